@@ -1,0 +1,41 @@
+import path from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+// `rig run` sets RIG_RUN_DIR; plain `npx vitest` writes to reports/adhoc.
+const runDir = path.resolve(process.env.RIG_RUN_DIR ?? 'reports/adhoc');
+const testTimeout = Number(process.env.RIG_TEST_TIMEOUT_MS ?? 120_000);
+
+export default defineConfig({
+  test: {
+    setupFiles: ['allure-vitest/setup'],
+    testTimeout,
+    hookTimeout: testTimeout,
+    teardownTimeout: 30_000,
+    pool: 'forks',
+    reporters: [
+      process.env.CI ? 'verbose' : 'default',
+      ['junit', { outputFile: path.join(runDir, 'junit.xml') }],
+      ['allure-vitest/reporter', { resultsDir: path.join(runDir, 'allure-results') }],
+    ],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['harness/**/*.test.ts', 'systems/*/test/**/*.test.ts', 'fixtures/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        // Suites measure: one file at a time, so that they do not compete for the 2 cores.
+        extends: true,
+        test: {
+          name: 'suites',
+          include: ['suites/**/*.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
+  },
+});
