@@ -1,17 +1,32 @@
 // The public surface of the harness: suites and systems import only from here.
-export { RigError, isRigError, ERROR_CODES, type RigErrorCode } from './errors.ts';
-export { profile, resolveProfile, type Profile, type SuiteCategory } from './config/profile.ts';
+
+export { type Profile, profile, resolveProfile, type SuiteCategory } from './config/profile.ts';
+export { ERROR_CODES, isRigError, RigError, type RigErrorCode } from './errors.ts';
+export { type ClosedLoopOptions, closedLoop, yieldToLoop } from './load/closed-model.ts';
+export { type HttpLoadOptions, type HttpLoadResult, httpLoad, recordHttpLoad } from './load/http-load.ts';
+export { type BenchResult, microBench, recordBench } from './load/micro-bench.ts';
+export { type OpenLoadResult, type OpenLoopOptions, openLoop } from './load/open-model.ts';
+export { recordLoad } from './load/record-load.ts';
+export type { LoadResult } from './load/types.ts';
 export type { Figure, FigureInput, Stats } from './measure/figure.ts';
-export { recordFigure } from './measure/record.ts';
-export { summarize, mannWhitneyP, type Statistic } from './measure/stats.ts';
+export { type FigureMeta, recordLatency, recordThroughput } from './measure/helpers.ts';
 export { LatencyRecorder } from './measure/latency.ts';
+export { recordFigure } from './measure/record.ts';
+export { type ResourceResult, ResourceSampler, recordResources } from './measure/resources.ts';
+export { mannWhitneyP, type Statistic, summarize } from './measure/stats.ts';
 export { ThroughputMeter, type ThroughputResult } from './measure/throughput.ts';
-export { formatValue, convert } from './measure/units.ts';
-export { defineSystem } from './systems/types.ts';
+export { convert, formatValue } from './measure/units.ts';
+export { progress } from './run/progress.ts';
+export { dockerUnavailableReason } from './systems/container-provider.ts';
+export { freePort } from './systems/process-provider.ts';
+export { type StartOptions, startSystem } from './systems/start.ts';
 export type {
+  ProviderName,
+  StartContext,
   StartedSystem,
   StoppedSystem,
   SystemDefinition,
-  ProviderName,
-  StartContext,
 } from './systems/types.ts';
+export { defineSystem } from './systems/types.ts';
+export { useSystem } from './systems/use-system.ts';
+export { Wait, type WaitStrategy } from './systems/wait.ts';

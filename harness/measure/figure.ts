@@ -41,7 +41,7 @@ export const FigureInputSchema = z
     n: z.number().int().nonnegative(),
     stats: StatsSchema.optional(),
     method: z.string().min(1),
-    reference: ReferenceSchema.optional(),
+    reference: ReferenceSchema.extend({ ratio: z.number().optional() }).optional(),
     valid: z.boolean().default(true),
     invalidReason: z.string().optional(),
     /** Time series for charts: [milliseconds since the measurement began, value]. */
@@ -53,6 +53,7 @@ export const FigureInputSchema = z
   .strict();
 
 export const FigureSchema = FigureInputSchema.extend({
+  reference: ReferenceSchema.optional(),
   system: z.string().min(1),
   suite: z.string().min(1),
   runId: z.string(),

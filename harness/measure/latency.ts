@@ -1,6 +1,12 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Stats } from './figure.ts';
-import { BOOTSTRAP_MAX_N, type Statistic, STATISTIC_QUANTILE, orderStatisticRanks, summarize } from './stats.ts';
+import {
+  BOOTSTRAP_MAX_N,
+  orderStatisticRanks,
+  STATISTIC_QUANTILE,
+  type Statistic,
+  summarize,
+} from './stats.ts';
 
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 };
 

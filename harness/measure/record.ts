@@ -2,16 +2,17 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import * as allure from 'allure-js-commons';
 import { profile } from '../config/profile.ts';
-import { RigError } from '../errors.ts';
 import { formatZodIssues } from '../config/zod-error.ts';
+import { RigError } from '../errors.ts';
 import { runContext } from '../run/context.ts';
 import { type Figure, type FigureInput, FigureInputSchema, FigureSchema } from './figure.ts';
 import { formatValue } from './units.ts';
 
 /** vitest's current test, when a figure is recorded inside one. */
 function currentTest(): { name?: string; file?: string } {
-  const state = (globalThis as { expect?: { getState?: () => { currentTestName?: string; testPath?: string } } })
-    .expect?.getState?.();
+  const state = (
+    globalThis as { expect?: { getState?: () => { currentTestName?: string; testPath?: string } } }
+  ).expect?.getState?.();
   return { name: state?.currentTestName, file: state?.testPath };
 }
 
@@ -35,8 +36,17 @@ export async function recordFigure(input: FigureInput): Promise<Figure> {
   }
   const run = runContext();
   const test = currentTest();
+  const reference = parsed.data.reference;
   const figure: Figure = FigureSchema.parse({
     ...parsed.data,
+    ...(reference
+      ? {
+          reference: {
+            ...reference,
+            ratio: reference.ratio ?? (reference.value !== 0 ? parsed.data.value / reference.value : 0),
+          },
+        }
+      : {}),
     system: parsed.data.system ?? parsed.data.id.split('.')[0],
     suite: parsed.data.suite ?? suiteFromPath(test.file),
     runId: run.runId,

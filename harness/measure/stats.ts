@@ -135,12 +135,16 @@ function confidenceInterval(
     return { ci95: [base[statistic], base[statistic]], ciMethod: 'none' };
   }
   const q = STATISTIC_QUANTILE[statistic];
-  if (q !== undefined && n > BOOTSTRAP_MAX_N) return { ci95: orderStatisticCi(sorted, q), ciMethod: 'order-statistic' };
+  if (q !== undefined && n > BOOTSTRAP_MAX_N)
+    return { ci95: orderStatisticCi(sorted, q), ciMethod: 'order-statistic' };
   if (statistic === 'mean' && n > BOOTSTRAP_MAX_N) {
     const half = (tCritical95(n - 1) * base.sd) / Math.sqrt(n);
     return { ci95: [base.mean - half, base.mean + half], ciMethod: 't' };
   }
-  return { ci95: bootstrapCi(sorted, statistic, options.resamples ?? 1000, options.seed ?? 0x5eed), ciMethod: 'bootstrap' };
+  return {
+    ci95: bootstrapCi(sorted, statistic, options.resamples ?? 1000, options.seed ?? 0x5eed),
+    ciMethod: 'bootstrap',
+  };
 }
 
 /**
@@ -228,6 +232,9 @@ export function normalCdf(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
   const y =
-    1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-x * x);
   return z >= 0 ? (1 + y) / 2 : (1 - y) / 2;
 }

@@ -17,7 +17,9 @@ export function runContext(): RunContext {
   if (cached) return cached;
   const dir = path.resolve(process.env.RIG_RUN_DIR ?? path.join('reports', 'adhoc'));
   mkdirSync(dir, { recursive: true });
-  const targets = process.env.RIG_TARGETS ? (JSON.parse(process.env.RIG_TARGETS) as Record<string, string>) : {};
+  const targets = process.env.RIG_TARGETS
+    ? (JSON.parse(process.env.RIG_TARGETS) as Record<string, string>)
+    : {};
   cached = {
     runId: process.env.RIG_RUN_ID ?? path.basename(dir),
     dir,

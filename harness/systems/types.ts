@@ -39,7 +39,11 @@ export interface InprocessProvider<Api> {
 /** How to run a system as a child process. */
 export interface ProcessProvider {
   /** argv; `{port}` is replaced by a free port the harness chose, `{tmp}` by the temp dir. */
-  command: (ctx: StartContext & { port: number }) => { file: string; args: string[]; env?: Record<string, string> };
+  command: (ctx: StartContext & { port: number }) => {
+    file: string;
+    args: string[];
+    env?: Record<string, string>;
+  };
   /** Readiness; default: HTTP 200 on `/` of the endpoint. */
   wait?: WaitStrategy;
   /** Endpoint template; default `http://127.0.0.1:{port}`. */

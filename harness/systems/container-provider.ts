@@ -1,0 +1,79 @@
+import { RigError } from '../errors.ts';
+import { LogBuffer } from './log-buffer.ts';
+import type { ContainerProvider, StartedSystem, StoppedSystem } from './types.ts';
+import { Wait } from './wait.ts';
+
+let dockerCheck: Promise<string | undefined> | undefined;
+
+/** Undefined when a Docker engine answers, otherwise the reason it does not. */
+export function dockerUnavailableReason(): Promise<string | undefined> {
+  dockerCheck ??= (async () => {
+    try {
+      const { getContainerRuntimeClient } = await import('testcontainers');
+      await getContainerRuntimeClient();
+      return undefined;
+    } catch (error) {
+      return `no Docker engine answers (${(error as Error).message.split('\n')[0]})`;
+    }
+  })();
+  return dockerCheck;
+}
+
+/** Starts the system's container through testcontainers and waits for readiness. */
+export async function startContainer(
+  name: string,
+  provider: ContainerProvider,
+  cleanup: () => Promise<void>,
+): Promise<StartedSystem> {
+  const reason = await dockerUnavailableReason();
+  if (reason) {
+    await cleanup();
+    throw new RigError('RIG_DOCKER_UNAVAILABLE', `system ${name} (container ${provider.image}): ${reason}`);
+  }
+  const { GenericContainer } = await import('testcontainers');
+  let builder = new GenericContainer(provider.image).withExposedPorts(provider.port);
+  if (provider.command) builder = builder.withCommand(provider.command);
+  if (provider.env) builder = builder.withEnvironment(provider.env);
+  if (provider.binds) {
+    builder = builder.withBindMounts(
+      provider.binds.map(([source, target]) => ({ source, target, mode: 'ro' as const })),
+    );
+  }
+  const logs = new LogBuffer();
+  builder = builder.withLogConsumer((stream) =>
+    stream.on('data', (line: Buffer | string) => logs.push(line)),
+  );
+  const container = await builder.start();
+  const host = container.getHost();
+  const port = container.getMappedPort(provider.port);
+  const endpoint = (provider.endpoint ?? ((h, p) => `http://${h}:${p}`))(host, port);
+  let stopped: StoppedSystem | undefined;
+  const stop = async (): Promise<StoppedSystem> => {
+    if (stopped) return stopped;
+    await container.stop().catch(() => undefined);
+    await cleanup();
+    stopped = { name, exitCode: null, logs: logs.text() };
+    return stopped;
+  };
+  try {
+    await (provider.wait ?? Wait.forPort()).waitUntilReady({
+      endpoint,
+      host,
+      port,
+      logs: () => logs.text(),
+      exited: () => undefined,
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    name,
+    provider: 'container',
+    endpoint,
+    api: undefined,
+    pid: undefined,
+    logs: () => logs.text(),
+    stop,
+  };
+}
