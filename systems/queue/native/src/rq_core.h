@@ -1,0 +1,97 @@
+/*
+ * rq: a multi-producer, multi-consumer queue of variable-length records in a named POSIX
+ * shared-memory segment. Crash safety: one process-shared robust mutex guards all state; every
+ * state change is journaled (write the new state, mark it valid, apply it, clear the mark), so
+ * the next locker after an EOWNERDEAD rolls a half-applied change forward. Blocking waits use
+ * futex words shared between processes (no FUTEX_PRIVATE_FLAG) after a bounded spin.
+ */
+#ifndef RQ_CORE_H
+#define RQ_CORE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum rq_status {
+  RQ_OK = 0,
+  RQ_EMPTY = 1,
+  RQ_FULL = 2,
+  RQ_CLOSED = 3,
+  RQ_TOO_LARGE = 4,
+  RQ_CORRUPT = 5,
+  RQ_BUF_SMALL = 6,
+  RQ_TIMEOUT = 7,
+  RQ_EXISTS = 8,
+  RQ_NOT_FOUND = 9,
+  RQ_SYS = 10,
+  RQ_INVALID = 11,
+  RQ_CANCELLED = 12
+};
+
+enum rq_wait_kind { RQ_WAIT_READABLE = 0, RQ_WAIT_WRITABLE = 1 };
+
+#define RQ_MAGIC 0x4555455551474952ULL /* "RIGQUEUE" little-endian */
+#define RQ_LAYOUT_VERSION 1u
+#define RQ_DATA_OFFSET 1024u
+#define RQ_RECORD_HEADER 8u
+#define RQ_MIN_CAPACITY 64u
+#define RQ_MAX_CAPACITY (1ULL << 40)
+#define RQ_NAME_MAX 200
+
+typedef struct rq_handle rq_handle;
+
+typedef struct rq_stats {
+  uint64_t capacity;
+  uint64_t max_message;
+  uint64_t count;
+  uint64_t used_bytes;
+  uint64_t payload_bytes;
+  uint64_t msgs_in;
+  uint64_t msgs_out;
+  uint64_t bytes_in;
+  uint64_t bytes_out;
+  uint64_t high_water_bytes;
+  uint64_t recoveries;
+  uint32_t closed;
+} rq_stats;
+
+/* All functions return an rq_status; on RQ_SYS, errno holds the cause. */
+int rq_create(const char *name, uint64_t capacity, uint64_t max_message, rq_handle **out);
+int rq_open(const char *name, rq_handle **out);
+void rq_close(rq_handle *h);
+int rq_unlink(const char *name);
+/* The path of the segment in /dev/shm of a name ("/rig-q-<name>"). */
+int rq_shm_name(const char *name, char *out, size_t out_len);
+
+int rq_put(rq_handle *h, const void *data, uint32_t len);
+/* Puts records back to back until one does not fit; *done = how many. */
+int rq_put_batch(rq_handle *h, const uint8_t *data, const uint32_t *lens, uint32_t n, uint32_t *done);
+/* Copies one record into buf (under the lock); *len = its length (also on RQ_BUF_SMALL). */
+int rq_get(rq_handle *h, void *buf, uint32_t cap, uint32_t *len);
+/* Copies records back to back into buf until max or until the next one does not fit. */
+int rq_get_batch(rq_handle *h, uint8_t *buf, uint64_t cap, uint32_t *lens, uint32_t max, uint32_t *done);
+
+/* Wait sequence word of a kind, read it before trying an operation, then wait on it. */
+uint32_t rq_seq(rq_handle *h, int kind);
+/* Waits until the kind's word differs from seq: spin iterations first, then the futex.
+   timeout_ms < 0 waits forever. cancel (optional) is polled on each wake. */
+int rq_wait(rq_handle *h, int kind, uint32_t seq, int64_t timeout_ms, uint32_t spin, const volatile int *cancel);
+/* Wakes every waiter of both kinds (used to cancel a wait). */
+void rq_wake_all(rq_handle *h);
+
+/* Marks the queue closed for every process: puts fail, gets drain then fail, waiters wake. */
+int rq_shutdown(rq_handle *h);
+int rq_stats_get(rq_handle *h, rq_stats *out);
+uint64_t rq_count(rq_handle *h);
+uint64_t rq_capacity(rq_handle *h);
+uint64_t rq_max_message(rq_handle *h);
+int rq_is_closed(rq_handle *h);
+const char *rq_status_name(int status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
