@@ -1,0 +1,50 @@
+// Public surface of the state store: suites and users import only from here.
+
+export { fromJsonDict, type SnapshotJson, SnapshotJsonSchema, toJsonDict } from './convert-json.ts';
+export { fromProto, PROTO_PATH, toProto } from './convert-proto.ts';
+export {
+  isStateStoreError,
+  STATE_STORE_ERRORS,
+  StateStoreError,
+  type StateStoreErrorCode,
+} from './errors.ts';
+export {
+  encodeRecord,
+  JOURNAL_HEADER,
+  type RecoveryResult,
+  recoverJournal,
+  scanJournal,
+} from './journal-format.ts';
+export type { FsyncPolicy } from './journal-writer.ts';
+export type { OpenOptions, StoreOptions, SubscribeOptions } from './options.ts';
+export {
+  FSM_STATES,
+  type FsmSnapshot,
+  type FsmSnapshotInput,
+  FsmSnapshotSchema,
+  type FsmState,
+  FsmStateSchema,
+  type HistoryEntry,
+  HistoryEntrySchema,
+  TRANSITION_STATUSES,
+  type TransitionStatus,
+  TransitionStatusSchema,
+} from './schema.ts';
+export {
+  DEFAULT_HISTORY_LIMIT,
+  initialSnapshot,
+  isTrustedSnapshot,
+  type NextSnapshotOptions,
+  nextSnapshot,
+  parseSnapshot,
+} from './snapshot.ts';
+export { AsyncStateStore, type StoreMetrics } from './store.ts';
+export {
+  GapMarker,
+  isGap,
+  type OverflowPolicy,
+  type StoreEvent,
+  Subscription,
+  type SubscriptionMetrics,
+} from './subscription.ts';
+export { assertTransition, isLegalTransition, TRANSITIONS } from './transitions.ts';

@@ -1,0 +1,177 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, truncateSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { fromProto, toProto } from './convert-proto.ts';
+import { StateStoreError } from './errors.ts';
+import type { FsmSnapshot } from './schema.ts';
+
+/**
+ * Journal file layout: an 8-byte header `RIGSSJ1\n`, then records, each framed as
+ * [u32 LE payload length][u32 LE CRC-32 of the payload][payload = protobuf FsmSnapshot].
+ * Records are only ever appended, so a crash can tear the last record only.
+ */
+export const JOURNAL_HEADER = Buffer.from('RIGSSJ1\n', 'latin1');
+export const FRAME_HEADER_BYTES = 8;
+/** A record larger than this is treated as a damaged length field. */
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
+export function encodeRecord(snapshot: FsmSnapshot): Buffer {
+  const payload = toProto(snapshot);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
+  frame.writeUInt32LE(payload.length, 0);
+  frame.writeUInt32LE(crc32(payload), 4);
+  frame.set(payload, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+export interface RecoveryResult {
+  /** The last intact snapshot, undefined for a new or empty journal. */
+  last: FsmSnapshot | undefined;
+  /** Intact records found. */
+  records: number;
+  /** Length of the intact prefix (header + intact records). */
+  validBytes: number;
+  /** Bytes dropped from the end (a torn or damaged tail), 0 when the file was clean. */
+  droppedBytes: number;
+  /** Why bytes were dropped, when they were. */
+  dropReason: string | undefined;
+}
+
+/**
+ * Scan a journal's bytes. A record cut short by the end of the file, or the final record with a
+ * bad checksum, is a torn tail: it is reported in droppedBytes and never applied. A bad record
+ * with intact-looking data after it is damage in the middle: STATE_JOURNAL_CORRUPT, unless
+ * onCorruption is 'truncate' (then everything from the bad record on is dropped).
+ */
+export function scanJournal(bytes: Buffer, onCorruption: 'error' | 'truncate' = 'error'): RecoveryResult {
+  const size = bytes.length;
+  if (size < JOURNAL_HEADER.length) {
+    // A crash while the header was being written: nothing was ever acknowledged.
+    return {
+      last: undefined,
+      records: 0,
+      validBytes: 0,
+      droppedBytes: size,
+      dropReason: size ? 'torn header' : undefined,
+    };
+  }
+  if (!bytes.subarray(0, JOURNAL_HEADER.length).equals(JOURNAL_HEADER)) {
+    throw new StateStoreError(
+      'STATE_JOURNAL_CORRUPT',
+      'the file does not start with the state-store journal header',
+    );
+  }
+  let offset = JOURNAL_HEADER.length;
+  let records = 0;
+  let lastStart = -1;
+  let lastEnd = -1;
+  let dropReason: string | undefined;
+  while (offset < size) {
+    if (size - offset < FRAME_HEADER_BYTES) {
+      dropReason = `torn frame header at byte ${offset}`;
+      break;
+    }
+    const length = bytes.readUInt32LE(offset);
+    const end = offset + FRAME_HEADER_BYTES + length;
+    if (end > size) {
+      dropReason = `record at byte ${offset} needs ${length} bytes, the file ends first (torn write)`;
+      break;
+    }
+    const payload = bytes.subarray(offset + FRAME_HEADER_BYTES, end);
+    if (length > MAX_RECORD_BYTES || crc32(payload) !== bytes.readUInt32LE(offset + 4)) {
+      if (end === size) {
+        dropReason = `last record at byte ${offset} fails its checksum (torn write)`;
+        break;
+      }
+      if (onCorruption === 'truncate') {
+        dropReason = `record at byte ${offset} fails its checksum; ${size - offset} bytes dropped`;
+        break;
+      }
+      throw new StateStoreError(
+        'STATE_JOURNAL_CORRUPT',
+        `record ${records + 1} at byte ${offset} fails its checksum and ${size - end} bytes follow it`,
+      );
+    }
+    records++;
+    lastStart = offset;
+    lastEnd = end;
+    offset = end;
+  }
+  let last: FsmSnapshot | undefined;
+  if (lastStart >= 0) {
+    try {
+      last = fromProto(bytes.subarray(lastStart + FRAME_HEADER_BYTES, lastEnd));
+    } catch (error) {
+      throw new StateStoreError(
+        'STATE_JOURNAL_CORRUPT',
+        `record at byte ${lastStart} has a valid checksum but does not decode`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+  const validBytes = lastEnd >= 0 ? lastEnd : JOURNAL_HEADER.length;
+  return { last, records, validBytes, droppedBytes: size - validBytes, dropReason };
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Open-time recovery: read the journal at `file`, cut a torn tail off the file, and (with
+ * compact) rewrite it atomically to the header plus the last snapshot, so restarts stay O(1).
+ */
+export function recoverJournal(
+  file: string,
+  options: { onCorruption?: 'error' | 'truncate'; compact?: boolean } = {},
+): RecoveryResult {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new StateStoreError(
+        'STATE_JOURNAL_IO',
+        `cannot read journal ${file}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    bytes = Buffer.alloc(0);
+  }
+  const result = scanJournal(bytes, options.onCorruption ?? 'error');
+  try {
+    if (result.validBytes < JOURNAL_HEADER.length || (options.compact !== false && result.records > 1)) {
+      const tmp = `${file}.compact-${process.pid}`;
+      const fd = openSync(tmp, 'w');
+      try {
+        writeSync(fd, JOURNAL_HEADER);
+        if (result.last) writeSync(fd, encodeRecord(result.last));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, file);
+      fsyncDir(path.dirname(file));
+    } else if (result.droppedBytes > 0) {
+      truncateSync(file, result.validBytes);
+    }
+  } catch (error) {
+    throw new StateStoreError(
+      'STATE_JOURNAL_IO',
+      `cannot repair journal ${file}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return result;
+}

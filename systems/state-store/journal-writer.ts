@@ -1,0 +1,139 @@
+import { close, fdatasync, openSync, writev } from 'node:fs';
+import { StateStoreError } from './errors.ts';
+import { encodeRecord } from './journal-format.ts';
+import type { FsmSnapshot } from './schema.ts';
+
+/**
+ * When an append counts as acknowledged:
+ * - 'always': after write(2) and fdatasync(2) of its record (concurrent appends share one fdatasync);
+ * - 'batch': after write(2); fdatasync runs at most every fsyncIntervalMs (survives a process
+ *   crash, may lose the last interval to an OS crash or power loss);
+ * - 'never': after write(2); the OS flushes when it likes.
+ */
+export type FsyncPolicy = 'always' | 'batch' | 'never';
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** Appends framed records with group commit: while one write is in flight, the next batch gathers. */
+export class JournalWriter {
+  private readonly fd: number;
+  private pending: Buffer[] = [];
+  private waiters: Waiter[] = [];
+  private flushing = false;
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed: Promise<void> | undefined;
+  private idle: (() => void) | undefined;
+  failure: StateStoreError | undefined;
+  appended = 0;
+  syncs = 0;
+
+  constructor(
+    readonly file: string,
+    readonly policy: FsyncPolicy,
+    readonly fsyncIntervalMs: number,
+  ) {
+    try {
+      this.fd = openSync(file, 'a');
+    } catch (error) {
+      throw new StateStoreError(
+        'STATE_JOURNAL_IO',
+        `cannot open journal ${file}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (policy === 'batch') {
+      this.timer = setInterval(() => this.periodicSync(), fsyncIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Resolves once the record is acknowledged under the fsync policy. */
+  append(snapshot: FsmSnapshot): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const frame = encodeRecord(snapshot);
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push(frame);
+      this.waiters.push({ resolve, reject });
+      if (!this.flushing) this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) {
+      this.flushing = false;
+      this.idle?.();
+      return;
+    }
+    this.flushing = true;
+    const frames = this.pending;
+    const waiters = this.waiters;
+    this.pending = [];
+    this.waiters = [];
+    this.writeAll(frames, (error) => {
+      if (error) return this.fail(error, waiters);
+      this.appended += waiters.length;
+      if (this.policy !== 'always') {
+        this.dirty = true;
+        for (const w of waiters) w.resolve();
+        return this.flush();
+      }
+      fdatasync(this.fd, (syncError) => {
+        if (syncError) return this.fail(syncError, waiters);
+        this.syncs++;
+        for (const w of waiters) w.resolve();
+        this.flush();
+      });
+    });
+  }
+
+  private writeAll(frames: Buffer[], done: (error: Error | null) => void): void {
+    const total = frames.reduce((n, f) => n + f.length, 0);
+    writev(this.fd, frames, (error, written) => {
+      if (error) return done(error);
+      if (written === total) return done(null);
+      // A short write: send the rest.
+      const rest = Buffer.concat(frames).subarray(written);
+      this.writeAll([rest], done);
+    });
+  }
+
+  private periodicSync(): void {
+    if (!this.dirty || this.failure || this.closed) return;
+    this.dirty = false;
+    fdatasync(this.fd, (error) => {
+      if (error) this.fail(error, []);
+      else this.syncs++;
+    });
+  }
+
+  private fail(error: Error, waiters: Waiter[]): void {
+    this.failure ??= new StateStoreError('STATE_JOURNAL_IO', `journal ${this.file}: ${error.message}`, {
+      cause: error,
+    });
+    const all = [...waiters, ...this.waiters];
+    this.pending = [];
+    this.waiters = [];
+    for (const w of all) w.reject(this.failure);
+    this.flushing = false;
+    this.idle?.();
+  }
+
+  /** Waits for appends in flight, syncs (unless 'never') and closes the file. Safe to call twice. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      if (this.timer) clearInterval(this.timer);
+      if (this.flushing) await new Promise<void>((resolve) => (this.idle = resolve));
+      if (this.policy !== 'never' && this.dirty && !this.failure) {
+        await new Promise<void>((resolve) => fdatasync(this.fd, () => resolve()));
+      }
+      await new Promise<void>((resolve) => close(this.fd, () => resolve()));
+    })();
+    return this.closed;
+  }
+}
