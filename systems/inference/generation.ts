@@ -1,0 +1,204 @@
+// One generation request from admission to the last byte: non-streaming JSON or SSE streaming,
+// with client-disconnect abort, request timeout, and TTFT / ITL / e2e / queue metrics.
+import { performance } from 'node:perf_hooks';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FinishReason, GenerateParams, GenerateResult } from './engines/types.ts';
+import { InferenceError } from './errors.ts';
+import type { GatewayState } from './gateway.ts';
+import {
+  chatChunk,
+  chatCompletion,
+  chatUsageChunk,
+  type Envelope,
+  newId,
+  textCompletion,
+  textUsageChunk,
+  usageOf,
+} from './wire.ts';
+
+export interface GenerationRequest {
+  kind: 'chat' | 'completion';
+  route: string;
+  model: string;
+  stream: boolean;
+  includeUsage: boolean;
+  params: Omit<GenerateParams, 'signal' | 'onText' | 'model'>;
+}
+
+export function assertServable(gw: GatewayState, model: string): void {
+  if (gw.phase !== 'ready') {
+    throw new InferenceError(
+      'INFERENCE_MODEL_LOADING',
+      gw.phase === 'failed' ? `the engine failed to load: ${gw.loadError}` : 'Loading model',
+      { retryAfterS: 1 },
+    );
+  }
+  const ids = gw.engine.models().map((m) => m.id);
+  if (!ids.includes(model)) {
+    throw new InferenceError(
+      'INFERENCE_MODEL_NOT_FOUND',
+      `The model \`${model}\` does not exist; served: ${ids.join(', ')}`,
+      {
+        param: 'model',
+      },
+    );
+  }
+}
+
+const seconds = (fromMs: number) => (performance.now() - fromMs) / 1000;
+
+export async function handleGeneration(
+  gw: GatewayState,
+  _req: FastifyRequest,
+  reply: FastifyReply,
+  g: GenerationRequest,
+) {
+  assertServable(gw, g.model);
+  const t0 = performance.now();
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!reply.raw.writableFinished) abort.abort(new Error('client disconnected'));
+  };
+  reply.raw.on('close', onClose);
+  let release: (() => void) | undefined;
+  try {
+    try {
+      release = await gw.admission.acquire(abort.signal);
+    } catch (e) {
+      if (e instanceof InferenceError) gw.metrics.rejected.inc({ reason: e.code.toLowerCase() });
+      throw e;
+    }
+    gw.metrics.queueTime.observe(seconds(t0));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort(new Error('request timeout'));
+    }, gw.config.requestTimeoutMs);
+    const envelope: Envelope = {
+      id: newId(g.kind === 'chat' ? 'chatcmpl' : 'cmpl'),
+      created: Math.floor(Date.now() / 1000),
+      model: g.model,
+    };
+    let firstAt = 0;
+    let lastAt = 0;
+    const onPiece = () => {
+      const now = performance.now();
+      if (firstAt === 0) {
+        firstAt = now;
+        gw.metrics.ttft.observe((now - t0) / 1000);
+      } else gw.metrics.itl.observe((now - lastAt) / 1000);
+      lastAt = now;
+    };
+    try {
+      if (!g.stream) {
+        const result = await gw.engine.generate({
+          ...g.params,
+          model: g.model,
+          signal: abort.signal,
+          onText: (text) => {
+            if (text) onPiece();
+          },
+        });
+        if (timedOut) {
+          throw new InferenceError(
+            'INFERENCE_REQUEST_TIMEOUT',
+            `generation ran past requestTimeoutMs (${gw.config.requestTimeoutMs} ms)`,
+          );
+        }
+        account(gw, result, t0);
+        const usage = usageOf(result.promptTokens, result.completionTokens);
+        return g.kind === 'chat'
+          ? chatCompletion(envelope, result.text, result.finishReason, usage)
+          : textCompletion(envelope, result.text, result.finishReason, usage);
+      }
+      await streamGeneration(gw, reply, g, envelope, abort, onPiece, () => timedOut, t0);
+      return reply;
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    release?.();
+    reply.raw.off('close', onClose);
+  }
+}
+
+function account(gw: GatewayState, result: GenerateResult, t0: number): void {
+  gw.metrics.e2e.observe(seconds(t0));
+  gw.metrics.promptTokens.inc({}, result.promptTokens);
+  gw.metrics.generatedTokens.inc({}, result.completionTokens);
+}
+
+async function streamGeneration(
+  gw: GatewayState,
+  reply: FastifyReply,
+  g: GenerationRequest,
+  envelope: Envelope,
+  abort: AbortController,
+  onPiece: () => void,
+  timedOut: () => boolean,
+  t0: number,
+): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  const send = (obj: unknown) => {
+    if (!res.destroyed) res.write(`data: ${JSON.stringify(obj)}\n\n`);
+  };
+  const usageField = g.includeUsage;
+  if (g.kind === 'chat') send(chatChunk(envelope, { role: 'assistant', content: '' }, null, usageField));
+  let status = 200;
+  try {
+    const result = await gw.engine.generate({
+      ...g.params,
+      model: g.model,
+      signal: abort.signal,
+      onText: (text) => {
+        if (!text) return;
+        onPiece();
+        send(
+          g.kind === 'chat'
+            ? chatChunk(envelope, { content: text }, null, usageField)
+            : textCompletion(envelope, text, null, usageField ? null : undefined),
+        );
+      },
+    });
+    if (timedOut()) {
+      status = 408;
+      send(
+        new InferenceError(
+          'INFERENCE_REQUEST_TIMEOUT',
+          `generation ran past requestTimeoutMs (${gw.config.requestTimeoutMs} ms)`,
+        ).toWire(),
+      );
+    } else {
+      const finish: FinishReason = result.finishReason;
+      send(
+        g.kind === 'chat'
+          ? chatChunk(envelope, {}, finish, usageField)
+          : textCompletion(envelope, '', finish, usageField ? null : undefined),
+      );
+      const usage = usageOf(result.promptTokens, result.completionTokens);
+      if (g.includeUsage)
+        send(g.kind === 'chat' ? chatUsageChunk(envelope, usage) : textUsageChunk(envelope, usage));
+    }
+    account(gw, result, t0);
+  } catch (e) {
+    const err =
+      e instanceof InferenceError
+        ? e
+        : new InferenceError('INFERENCE_ENGINE_FAILED', `generation failed: ${(e as Error).message}`);
+    status = err.status;
+    send(err.toWire());
+  } finally {
+    if (!res.destroyed) res.end('data: [DONE]\n\n');
+    gw.metrics.requests.inc({
+      route: g.route,
+      status: String(abort.signal.aborted && !timedOut() ? 499 : status),
+    });
+  }
+}

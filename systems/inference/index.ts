@@ -1,0 +1,40 @@
+// Public surface of the inference gateway.
+export { Admission, type AdmissionStats } from './admission.ts';
+export {
+  defaultThreads,
+  ENGINE_CHOICES,
+  ENV_OVERRIDES,
+  envOverrides,
+  GPU_CHOICES,
+  type InferenceConfig,
+  type InferenceConfigInput,
+  InferenceConfigSchema,
+  loadConfig,
+  resolveModelId,
+} from './config.ts';
+export {
+  type ChatMessage,
+  createEngine,
+  DummyEngine,
+  type Engine,
+  type EngineName,
+  type FinishReason,
+  type GenerateParams,
+  type GenerateResult,
+  LlamaCppEngine,
+  type ModelCard,
+  OpenAIProxyEngine,
+  type ResolvedEngine,
+} from './engines/index.ts';
+export { readSseData } from './engines/sse.ts';
+export { INFERENCE_ERRORS, InferenceError, type InferenceErrorCode, isInferenceError } from './errors.ts';
+export {
+  type BestEngine,
+  chooseEngine,
+  detectBestEngine,
+  type EngineChoice,
+  type GpuKind,
+  getPlatformInfo,
+  type PlatformInfo,
+} from './platform.ts';
+export { type CreateGatewayOptions, createGateway, createReadyGateway, type Gateway } from './server.ts';
