@@ -38,3 +38,4 @@ export {
   type PlatformInfo,
 } from './platform.ts';
 export { type CreateGatewayOptions, createGateway, createReadyGateway, type Gateway } from './server.ts';
+export { openaiUrls, waitForOk } from './wait.ts';

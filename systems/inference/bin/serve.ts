@@ -1,7 +1,8 @@
 // Starts the gateway: `node --import tsx systems/inference/bin/serve.ts [--port N] [--host H]
-// [--engine E] [--model PATH] [--slots N]`. Flags override the environment, which overrides defaults.
+// [--engine E] [--model PATH | --tiny-model] [--slots N] [--threads N]`. Flags override the environment, which overrides defaults.
 // Prints `listening on http://HOST:PORT` once the socket accepts, `ready: ...` once the model is loaded.
 import { parseArgs } from 'node:util';
+import { ensureTinyModel } from '../../../fixtures/models/index.ts';
 import type { InferenceConfigInput } from '../config.ts';
 import { isInferenceError } from '../errors.ts';
 import { createGateway } from '../server.ts';
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     'model-id': { type: 'string' },
     slots: { type: 'string' },
     threads: { type: 'string' },
+    'tiny-model': { type: 'boolean' },
   },
   strict: true,
 });
@@ -25,6 +27,8 @@ if (values.port) env.PORT = values.port;
 if (values.host) env.HOST = values.host;
 if (values.engine) env.INFERENCE_ENGINE = values.engine;
 if (values.model) env.MODEL_PATH = values.model;
+// --tiny-model: serve the generated test model (fixtures/models), generating it on first use.
+if (values['tiny-model'] && !env.MODEL_PATH) env.MODEL_PATH = await ensureTinyModel();
 if (values['model-id']) env.MODEL_ID = values['model-id'];
 if (values.slots) env.INFERENCE_SLOTS = values.slots;
 if (values.threads) env.INFERENCE_THREADS = values.threads;
