@@ -15,6 +15,7 @@ export default defineConfig({
     reporters: [
       process.env.CI ? 'verbose' : 'default',
       ['junit', { outputFile: path.join(runDir, 'junit.xml') }],
+      ['json', { outputFile: path.join(runDir, 'vitest.json') }],
       ['allure-vitest/reporter', { resultsDir: path.join(runDir, 'allure-results') }],
     ],
     projects: [

@@ -39,6 +39,8 @@ export const ProfileSchema = z
     resamples: z.number().int().min(100),
     /** Per-test timeout for vitest, in milliseconds. */
     testTimeoutMs: z.number().int().positive(),
+    /** A baseline change smaller than this share (0.2 = 20%) is noise, whatever the intervals say. */
+    noiseTolerance: z.number().min(0).max(10),
   })
   .strict();
 
@@ -66,6 +68,7 @@ export const BUILTIN_PROFILES: Readonly<Record<string, ProfileSpec>> = Object.fr
     minSamples: 200,
     resamples: 400,
     testTimeoutMs: 120_000,
+    noiseTolerance: 0.35,
   },
   nightly: {
     name: 'nightly',
@@ -79,6 +82,7 @@ export const BUILTIN_PROFILES: Readonly<Record<string, ProfileSpec>> = Object.fr
     minSamples: 1_000,
     resamples: 2_000,
     testTimeoutMs: 1_800_000,
+    noiseTolerance: 0.15,
   },
   bench: {
     name: 'bench',
@@ -92,6 +96,7 @@ export const BUILTIN_PROFILES: Readonly<Record<string, ProfileSpec>> = Object.fr
     minSamples: 1_000,
     resamples: 1_000,
     testTimeoutMs: 900_000,
+    noiseTolerance: 0.15,
   },
 });
 

@@ -2,7 +2,7 @@ import { Bench } from 'tinybench';
 import type { Figure, Stats } from '../measure/figure.ts';
 import type { FigureMeta } from '../measure/helpers.ts';
 import { recordFigure } from '../measure/record.ts';
-import { summarize } from '../measure/stats.ts';
+import { BOOTSTRAP_MAX_N, orderStatisticRanks, quantileSorted, summarize } from '../measure/stats.ts';
 import { progress } from '../run/progress.ts';
 
 export type BenchResult =
@@ -45,19 +45,54 @@ export async function microBench(
       out[task.name] = { state: 'errored', error: `task ended in state ${result.state}` };
       continue;
     }
-    const samplesMs = result.latency.samples ?? [result.latency.mean];
-    const latency = summarize(
-      samplesMs.map((ms) => ms * 1e6),
-      { statistic: 'p50', resamples: 400 },
-    );
-    const opsSamples = result.throughput.samples ?? [result.throughput.mean];
-    const opsStats = summarize(opsSamples, { statistic: 'mean', resamples: 400 });
+    const lat = result.latency;
+    const sorted = lat.samples ?? [lat.mean];
+    const n = sorted.length;
+    let latency: Stats;
+    if (n <= BOOTSTRAP_MAX_N) {
+      latency = summarize(
+        sorted.map((ms) => ms * 1e6),
+        { statistic: 'p50', resamples: 400 },
+      );
+    } else {
+      // tinybench keeps the samples sorted: read quantiles and the exact order-statistic
+      // interval of the median straight from them, without copying millions of numbers.
+      const [lo, hi] = orderStatisticRanks(n, 0.5);
+      const ns = (ms: number) => ms * 1e6;
+      latency = {
+        n,
+        min: ns(lat.min),
+        p50: ns(quantileSorted(sorted, 0.5)),
+        p90: ns(quantileSorted(sorted, 0.9)),
+        p95: ns(quantileSorted(sorted, 0.95)),
+        p99: ns(quantileSorted(sorted, 0.99)),
+        max: ns(lat.max),
+        mean: ns(lat.mean),
+        sd: ns(lat.sd),
+        ci95: [ns(sorted[lo]!), ns(sorted[hi]!)],
+        ciMethod: 'order-statistic',
+      };
+    }
+    const tp = result.throughput;
+    const opsStats: Stats = {
+      n: tp.samplesCount,
+      min: tp.min,
+      p50: tp.p50,
+      p90: tp.samples ? quantileSorted(tp.samples, 0.9) : tp.p75,
+      p95: tp.samples ? quantileSorted(tp.samples, 0.95) : tp.p99,
+      p99: tp.p99,
+      max: tp.max,
+      mean: tp.mean,
+      sd: tp.sd,
+      ci95: [tp.mean - tp.moe, tp.mean + tp.moe],
+      ciMethod: tp.samplesCount > 1 ? 't' : 'none',
+    };
     out[task.name] = {
       state: 'completed',
       latency,
       opsPerSec: result.throughput.mean,
       opsStats,
-      n: result.latency.samplesCount,
+      n: lat.samplesCount,
     };
   }
   return out;

@@ -32,13 +32,15 @@ export async function startSystem<Api = unknown>(
   const tmpDir = await mkdtemp(path.join(os.tmpdir(), `rig-${name}-`));
   const cleanup = () => rm(tmpDir, { recursive: true, force: true });
   const ctx: StartContext = { tmpDir, options: options.options ?? {} };
-  const missing = () =>
-    new RigError('RIG_SYSTEM_UNKNOWN', `system ${name} has no ${provider} provider`, {
+  const missing = async () => {
+    await cleanup();
+    return new RigError('RIG_SYSTEM_UNKNOWN', `system ${name} has no ${provider} provider`, {
       hint: `use one of: ${['inprocess', 'process', 'container'].filter((p) => p in definition).join(', ')}`,
     });
+  };
   switch (provider) {
     case 'inprocess': {
-      if (!definition.inprocess) throw (await cleanup(), missing());
+      if (!definition.inprocess) throw await missing();
       const started = await definition.inprocess.start(ctx).catch(async (error) => {
         await cleanup();
         throw error;
@@ -61,10 +63,10 @@ export async function startSystem<Api = unknown>(
       };
     }
     case 'process':
-      if (!definition.process) throw (await cleanup(), missing());
+      if (!definition.process) throw await missing();
       return (await startProcess(name, definition.process, ctx, cleanup)) as StartedSystem<Api>;
     case 'container':
-      if (!definition.container) throw (await cleanup(), missing());
+      if (!definition.container) throw await missing();
       return (await startContainer(name, definition.container, cleanup)) as StartedSystem<Api>;
     default:
       throw new RigError(

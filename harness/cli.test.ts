@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '..');
+const bin = path.join(root, 'bin', 'rig.mjs');
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function rig(args: string[]) {
+  return execa(process.execPath, [bin, ...args], {
+    cwd: root,
+    reject: false,
+    all: true,
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+}
+
+/** A finished run directory with the given figures, as `rig run` would leave it. */
+function fakeRun(values: Record<string, number>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rig-cli-'));
+  dirs.push(dir);
+  const now = new Date().toISOString();
+  writeFileSync(
+    path.join(dir, 'run.json'),
+    JSON.stringify({
+      runId: path.basename(dir),
+      profile: 'smoke',
+      startedAt: now,
+      argv: [],
+      files: [],
+      environment: {},
+    }),
+  );
+  const lines = Object.entries(values).map(([id, value]) =>
+    JSON.stringify({
+      id,
+      system: 'selftest',
+      suite: 'latency',
+      value,
+      unit: 'us',
+      better: 'lower',
+      n: 5000,
+      method: 'fake',
+      valid: true,
+      runId: path.basename(dir),
+      profile: 'smoke',
+      at: now,
+      stats: {
+        n: 5000,
+        min: 1,
+        p50: value,
+        p90: value,
+        p95: value,
+        p99: value,
+        max: value,
+        mean: value,
+        sd: 1,
+        ci95: [value * 0.98, value * 1.02],
+        ciMethod: 'bootstrap',
+      },
+    }),
+  );
+  writeFileSync(path.join(dir, 'figures.jsonl'), `${lines.join('\n')}\n`);
+  return dir;
+}
+
+describe('rig CLI, end to end', () => {
+  it('gate exits 1 on a breached threshold and names the figure', async () => {
+    const run = fakeRun({ 'selftest.op.p99': 80 });
+    const thresholds = path.join(run, 'th.json');
+    writeFileSync(thresholds, JSON.stringify({ 'selftest.op.p99': ['< 50us'] }));
+    const r = await rig([
+      'gate',
+      '--run',
+      run,
+      '--thresholds',
+      thresholds,
+      '--baseline',
+      path.join(run, 'none.json'),
+    ]);
+    expect(r.exitCode).toBe(1);
+    expect(r.all).toContain('selftest.op.p99');
+    expect(r.all).toContain('BREACH');
+  });
+
+  it('gate exits 0 on an A/A rerun against the baseline it wrote', async () => {
+    const a = fakeRun({ 'selftest.op.p99': 40, 'selftest.op.p50': 10 });
+    const b = fakeRun({ 'selftest.op.p99': 41, 'selftest.op.p50': 9.8 });
+    const baseline = path.join(a, 'baseline.json');
+    const w = await rig(['gate', '--run', a, '--update-baseline', '--baseline', baseline]);
+    expect(w.exitCode).toBe(0);
+    const r = await rig(['gate', '--run', b, '--baseline', baseline]);
+    expect(r.all).toContain('2 pass');
+    expect(r.exitCode).toBe(0);
+    const worse = fakeRun({ 'selftest.op.p99': 90, 'selftest.op.p50': 10 });
+    const r2 = await rig(['gate', '--run', worse, '--baseline', baseline]);
+    expect(r2.exitCode).toBe(1);
+    expect(r2.all).toContain('REGRESSED');
+  });
+
+  it('answers a user mistake with one line and the fix, no stack trace', async () => {
+    const r = await rig(['run', '--profile', 'nope']);
+    expect(r.exitCode).toBe(2);
+    expect(r.all).toContain('unknown profile "nope"');
+    expect(r.all).toContain('RIG_PROFILE_UNKNOWN');
+    expect(r.all).not.toMatch(/at .*\.ts:\d+/);
+    const t = await rig(['run', '--target', 'inference=ftp://x']);
+    expect(t.exitCode).toBe(2);
+    expect(t.all).toContain('RIG_TARGET_INVALID');
+  });
+
+  it('prints help for each command', async () => {
+    for (const command of ['run', 'report', 'gate', 'systems', 'doctor']) {
+      const r = await rig([command, '--help']);
+      expect(r.exitCode, command).toBe(0);
+      expect(r.all).toContain(`rig ${command}`);
+    }
+  });
+});

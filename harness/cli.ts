@@ -1,0 +1,208 @@
+import { existsSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { parse, parseTargets, splitList } from './cli/args.ts';
+import { doctor, formatChecks } from './cli/doctor.ts';
+import { HELP } from './cli/help.ts';
+import { isRigError, RigError } from './errors.ts';
+import { baselineFromFigures, baselinePath, writeBaseline } from './gate/baseline.ts';
+import { gateRun } from './gate/run-gate.ts';
+import { formatVerdictTable } from './gate/table.ts';
+import { generateAllure, loadRun, writeReports, writeSiteIndex } from './report/index.ts';
+import { runSuites } from './run/run.ts';
+import { listSystems, loadSystem, REPO_ROOT } from './systems/registry.ts';
+import { startSystem } from './systems/start.ts';
+import type { ProviderName } from './systems/types.ts';
+
+const root = REPO_ROOT;
+
+/** The run a command works on: --run, else reports/latest. */
+function resolveRunDir(given: string | undefined): string {
+  if (given) {
+    const dir = path.resolve(given);
+    if (!existsSync(path.join(dir, 'run.json')))
+      throw new RigError('RIG_RUN_NOT_FOUND', `${given} is not a run directory`);
+    return dir;
+  }
+  const latest = path.join(root, 'reports', 'latest');
+  if (!existsSync(latest)) throw new RigError('RIG_RUN_NOT_FOUND', 'no run found in reports/');
+  return path.join(root, 'reports', readlinkSync(latest));
+}
+
+async function cmdRun(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    profile: { type: 'string', default: 'smoke' },
+    system: { type: 'string' },
+    suite: { type: 'string' },
+    target: { type: 'string', multiple: true },
+    'no-gate': { type: 'boolean' },
+    strict: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return help('run');
+  const targets = parseTargets(values.target as string[] | undefined);
+  const outcome = await runSuites({
+    root,
+    profile: values.profile as string,
+    ...(splitList(values.suite as string | undefined) ? { suites: splitList(values.suite as string)! } : {}),
+    ...(splitList(values.system as string | undefined)
+      ? { systems: splitList(values.system as string)! }
+      : {}),
+    targets,
+    gate: !values['no-gate'],
+    strict: Boolean(values.strict),
+    json: Boolean(values.json),
+    argv: ['run', ...args],
+  });
+  return outcome.exitCode;
+}
+
+async function cmdReport(args: string[]): Promise<number> {
+  const { values } = parse(args, { run: { type: 'string' }, 'no-allure': { type: 'boolean' } });
+  if (values.help) return help('report');
+  const run = loadRun(resolveRunDir(values.run as string | undefined));
+  gateRun(run, { root });
+  const { written, errors } = writeReports(run);
+  for (const e of errors) console.error(`rig report: ${e}`);
+  const site = writeSiteIndex(path.join(root, 'reports'));
+  let allure: string | undefined;
+  if (!values['no-allure']) {
+    console.log('rig report: generating the Allure report ...');
+    allure = await generateAllure(run, root);
+  }
+  for (const f of [...written, ...(allure ? [allure] : []), site])
+    console.log(`wrote ${path.relative(process.cwd(), f)}`);
+  return errors.length ? 1 : 0;
+}
+
+async function cmdGate(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    run: { type: 'string' },
+    baseline: { type: 'string' },
+    thresholds: { type: 'string', multiple: true },
+    tolerance: { type: 'string' },
+    'update-baseline': { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return help('gate');
+  const run = loadRun(resolveRunDir(values.run as string | undefined));
+  if (values['update-baseline']) {
+    const file = (values.baseline as string | undefined) ?? baselinePath(root, run.meta.profile);
+    const commit = (run.meta.environment as { commit?: string }).commit;
+    const baseline = baselineFromFigures(run.figures, {
+      profile: run.meta.profile,
+      runId: run.meta.runId,
+      ...(commit ? { commit } : {}),
+    });
+    writeBaseline(file, baseline);
+    console.log(
+      `rig gate: wrote ${path.relative(process.cwd(), file)} with ${Object.keys(baseline.figures).length} figures from ${run.meta.runId}`,
+    );
+    return 0;
+  }
+  let tolerance: number | undefined;
+  if (values.tolerance !== undefined) {
+    tolerance = Number(values.tolerance);
+    if (!(tolerance >= 0 && tolerance <= 10))
+      throw new RigError('RIG_USAGE', '--tolerance must be a number from 0 to 10 (0.2 = 20%)');
+  }
+  const result = gateRun(run, {
+    root,
+    ...(values.baseline ? { baselineFile: path.resolve(values.baseline as string) } : {}),
+    ...(values.thresholds
+      ? { thresholdFiles: (values.thresholds as string[]).map((f) => path.resolve(f)) }
+      : {}),
+    ...(tolerance !== undefined ? { tolerance } : {}),
+  });
+  writeReports(run, ['json', 'junit']);
+  if (values.json)
+    console.log(
+      JSON.stringify({ exitCode: result.exitCode, summary: result.summary, verdicts: result.verdicts }),
+    );
+  else {
+    console.log(
+      `rig gate: run ${run.meta.runId} (profile ${run.meta.profile}), baseline ${existsSync(result.baselineFile) ? path.relative(process.cwd(), result.baselineFile) : 'none'}`,
+    );
+    console.log(formatVerdictTable(result));
+  }
+  return result.exitCode;
+}
+
+async function cmdSystems(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { provider: { type: 'string' } }, true);
+  if (values.help) return help('systems');
+  const [sub = 'list', name] = positionals;
+  if (sub === 'list') {
+    for (const n of listSystems()) {
+      const def = await loadSystem(n);
+      const providers = (['inprocess', 'process', 'container'] as const).filter((p) => def[p]);
+      console.log(
+        `${n.padEnd(14)} ${def.description} [providers: ${providers.join(', ')}; default ${def.defaultProvider}]`,
+      );
+    }
+    return 0;
+  }
+  if (sub !== 'start' || !name) throw new RigError('RIG_USAGE', 'use: rig systems start <name>');
+  const provider = values.provider as ProviderName | undefined;
+  const started = await startSystem(name, provider ? { provider } : {});
+  console.log(
+    `${name} started (${started.provider})${started.endpoint ? ` at ${started.endpoint}` : ''}${started.pid && started.provider === 'process' ? `, pid ${started.pid}` : ''}`,
+  );
+  if (!started.endpoint)
+    console.log('it has no network endpoint: use it in-process through its API, or --provider process');
+  console.log('press Ctrl-C to stop');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await started.stop();
+  console.log(`${name} stopped`);
+  return 0;
+}
+
+async function cmdDoctor(args: string[]): Promise<number> {
+  const { values } = parse(args, { json: { type: 'boolean' } });
+  if (values.help) return help('doctor');
+  const checks = await doctor(root);
+  console.log(values.json ? JSON.stringify(checks) : formatChecks(checks));
+  return 0;
+}
+
+function help(topic: string): number {
+  console.log(HELP[topic] ?? HELP.main);
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  run: cmdRun,
+  report: cmdReport,
+  gate: cmdGate,
+  systems: cmdSystems,
+  doctor: cmdDoctor,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help')
+    return help(rest[0] ?? 'main');
+  const fn = COMMANDS[command];
+  if (!fn)
+    throw new RigError(
+      'RIG_USAGE',
+      `unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}`,
+    );
+  return fn(rest);
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (error) {
+    if (isRigError(error)) {
+      console.error(`rig: ${error.message} [${error.code}]\n  fix: ${error.hint}`);
+      process.exitCode = error.exitCode || 1;
+      return;
+    }
+    console.error(error);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,56 @@
+import { parseArgs } from 'node:util';
+import { RigError } from '../errors.ts';
+
+export function splitList(value: string | undefined): string[] | undefined {
+  if (!value) return undefined;
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return list.length ? list : undefined;
+}
+
+/** `--target name=url` (repeatable) -> { name: url }; validates the URL. */
+export function parseTargets(values: string[] | undefined): Record<string, string> {
+  const targets: Record<string, string> = {};
+  for (const entry of values ?? []) {
+    const eq = entry.indexOf('=');
+    const name = entry.slice(0, eq);
+    const url = entry.slice(eq + 1);
+    if (eq <= 0 || !/^[a-z0-9-]+$/.test(name)) {
+      throw new RigError('RIG_TARGET_INVALID', `--target "${entry}" must look like name=http://host:port`);
+    }
+    try {
+      const u = new URL(url);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+    } catch {
+      throw new RigError('RIG_TARGET_INVALID', `--target ${name}: "${url}" is not an http(s) URL`);
+    }
+    targets[name] = url.replace(/\/$/, '');
+  }
+  return targets;
+}
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/** parseArgs that turns its TypeErrors into one-line usage errors. */
+export function parse(
+  args: string[],
+  options: Options,
+  allowPositionals = false,
+): { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } {
+  try {
+    const parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals,
+      strict: true,
+    });
+    return {
+      values: parsed.values as Record<string, string | boolean | string[] | undefined>,
+      positionals: parsed.positionals,
+    };
+  } catch (error) {
+    throw new RigError('RIG_USAGE', (error as Error).message);
+  }
+}

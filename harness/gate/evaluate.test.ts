@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import type { Figure } from '../measure/figure.ts';
+import { baselineFromFigures } from './baseline.ts';
+import { evaluateGate } from './evaluate.ts';
+import { parseThresholds } from './thresholds.ts';
+
+function fig(id: string, value: number, extra: Partial<Figure> = {}): Figure {
+  return {
+    id,
+    system: id.split('.')[0]!,
+    suite: 'latency',
+    value,
+    unit: 'us',
+    better: 'lower',
+    n: 1000,
+    method: 'test',
+    valid: true,
+    runId: 'r',
+    profile: 'smoke',
+    at: '2026-01-01T00:00:00Z',
+    stats: {
+      n: 1000,
+      min: value * 0.5,
+      p50: value,
+      p90: value,
+      p95: value,
+      p99: value,
+      max: value * 2,
+      mean: value,
+      sd: 1,
+      ci95: [value * 0.97, value * 1.03],
+      ciMethod: 'bootstrap',
+    },
+    ...extra,
+  };
+}
+
+const opts = { profile: 'smoke', tolerance: 0.2 };
+
+describe('gate', () => {
+  it('names a breached threshold and exits 1', () => {
+    const rules = parseThresholds({ 'store.set.p99': ['< 50us'] }, 't.json');
+    const result = evaluateGate([fig('store.set.p99', 80)], rules, undefined, opts);
+    expect(result.exitCode).toBe(1);
+    expect(result.verdicts[0]).toMatchObject({ id: 'store.set.p99', state: 'breach' });
+    expect(result.verdicts[0]!.why).toContain('< 50us');
+  });
+
+  it('converts units before judging a threshold', () => {
+    const rules = parseThresholds({ 'store.*.p99': ['< 0.05 ms'], 'q.tp': ['> 1e6 msg/s'] }, 't.json');
+    const tp = fig('q.tp', 2_000_000, { unit: 'msg/s', better: 'higher' });
+    const result = evaluateGate([fig('store.set.p99', 40), tp], rules, undefined, opts);
+    expect(result.verdicts.map((v) => v.state)).toEqual(['pass', 'pass']);
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('passes an A/A rerun against its own baseline', () => {
+    const run1 = [fig('store.set.p99', 40), fig('store.get.p99', 10)];
+    const baseline = baselineFromFigures(run1, { profile: 'smoke', runId: 'a' });
+    const run2 = [fig('store.set.p99', 42), fig('store.get.p99', 9.5)];
+    const result = evaluateGate(run2, [], baseline, opts);
+    expect(result.exitCode).toBe(0);
+    expect(result.verdicts.every((v) => v.state === 'pass')).toBe(true);
+  });
+
+  it('flags a regression beyond the noise band with separated intervals', () => {
+    const baseline = baselineFromFigures([fig('store.set.p99', 40)], { profile: 'smoke', runId: 'a' });
+    const result = evaluateGate([fig('store.set.p99', 60)], [], baseline, opts);
+    expect(result.verdicts[0]!.state).toBe('regressed');
+    expect(result.exitCode).toBe(1);
+  });
+
+  it('does not call a change a regression when the intervals overlap', () => {
+    const baseline = baselineFromFigures([fig('store.set.p99', 40)], { profile: 'smoke', runId: 'a' });
+    const wide = fig('store.set.p99', 60, {});
+    wide.stats = { ...wide.stats!, ci95: [35, 90] };
+    const result = evaluateGate([wide], [], baseline, opts);
+    expect(result.verdicts[0]!.state).toBe('pass');
+  });
+
+  it('judges the ratio to a same-run reference when both runs have one', () => {
+    const withRef = (v: number, ref: number) =>
+      fig('q.tp', v, {
+        unit: 'msg/s',
+        better: 'higher',
+        reference: { id: 'q.ref', value: ref, ratio: v / ref },
+      });
+    const baseline = baselineFromFigures([withRef(1000, 100)], { profile: 'smoke', runId: 'a' });
+    // The machine got twice as slow: value halves, the reference too; the ratio holds.
+    expect(evaluateGate([withRef(500, 50)], [], baseline, opts).verdicts[0]!.state).toBe('pass');
+    // Only the system got slower: the ratio falls.
+    expect(evaluateGate([withRef(500, 100)], [], baseline, opts).verdicts[0]!.state).toBe('regressed');
+    const ratioRule = parseThresholds({ 'q.tp': ['ratio > 5'] }, 't.json');
+    expect(evaluateGate([withRef(400, 100)], ratioRule, undefined, opts).verdicts[0]!.state).toBe('breach');
+  });
+
+  it('gives an invalid figure no verdict and exits 2, never a pass', () => {
+    const rules = parseThresholds({ 'store.set.p99': ['< 50us'] }, 't.json');
+    const invalid = fig('store.set.p99', 10, { valid: false, invalidReason: 'driver saturated' });
+    const result = evaluateGate([invalid], rules, undefined, opts);
+    expect(result.verdicts[0]!.state).toBe('invalid');
+    expect(result.exitCode).toBe(2);
+  });
+
+  it('applies profile-restricted rules only in their profiles', () => {
+    const rules = parseThresholds({ 'store.set.p99': { rules: ['< 20us'], profiles: ['bench'] } }, 't.json');
+    expect(evaluateGate([fig('store.set.p99', 40)], rules, undefined, opts).exitCode).toBe(0);
+    expect(
+      evaluateGate([fig('store.set.p99', 40)], rules, undefined, { ...opts, profile: 'bench' }).exitCode,
+    ).toBe(1);
+  });
+});

@@ -1,0 +1,37 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { resolveProfile } from '../config/profile.ts';
+import type { RunData } from '../report/run-data.ts';
+import { baselinePath, readBaseline } from './baseline.ts';
+import { evaluateGate, type GateResult } from './evaluate.ts';
+import { loadThresholds } from './thresholds.ts';
+
+export interface GateRunOptions {
+  root: string;
+  baselineFile?: string;
+  thresholdFiles?: string[];
+  tolerance?: number;
+}
+
+/** Judge a loaded run against the repo's thresholds and its profile's baseline; writes verdicts.json. */
+export function gateRun(run: RunData, options: GateRunOptions): GateResult & { baselineFile: string } {
+  const profileName = run.meta.profile;
+  const rules = loadThresholds(options.root, options.thresholdFiles);
+  const baselineFile = options.baselineFile ?? baselinePath(options.root, profileName);
+  const baseline = readBaseline(baselineFile);
+  let tolerance = options.tolerance;
+  if (tolerance === undefined) {
+    try {
+      tolerance = resolveProfile(profileName).noiseTolerance;
+    } catch {
+      tolerance = 0.2;
+    }
+  }
+  const result = evaluateGate(run.figures, rules, baseline, { profile: profileName, tolerance });
+  writeFileSync(
+    path.join(run.dir, 'verdicts.json'),
+    `${JSON.stringify({ baseline: baseline ? path.relative(options.root, baselineFile) : null, tolerance, ...result }, null, 2)}\n`,
+  );
+  run.verdicts = result.verdicts;
+  return { ...result, baselineFile };
+}

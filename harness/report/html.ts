@@ -1,0 +1,196 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Verdict } from '../gate/evaluate.ts';
+import type { Figure } from '../measure/figure.ts';
+import { formatValue } from '../measure/units.ts';
+import type { RunData } from './run-data.ts';
+
+const require = createRequire(import.meta.url);
+
+export const esc = (s: unknown): string =>
+  String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** JSON safe inside a <script> element. */
+const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+
+function chartLibrary(): string {
+  return readFileSync(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
+}
+
+const STATE_LABEL: Record<string, string> = {
+  pass: 'pass',
+  improved: 'improved',
+  regressed: 'REGRESSED',
+  breach: 'BREACH',
+  invalid: 'no verdict',
+  new: 'recorded',
+  missing: 'missing',
+};
+
+function ciText(f: Figure): string {
+  if (!f.stats || f.stats.ciMethod === 'none') return '';
+  return `[${formatValue(f.stats.ci95[0], f.unit)}, ${formatValue(f.stats.ci95[1], f.unit)}]`;
+}
+
+function figureRow(f: Figure, v: Verdict | undefined): string {
+  const state = v?.state ?? (f.valid ? 'new' : 'invalid');
+  const change = v?.change === undefined ? '' : `${v.change >= 0 ? '+' : ''}${(v.change * 100).toFixed(1)}%`;
+  const base = v?.baseline ? formatValue(v.baseline.value, v.baseline.unit) : '';
+  const ref = f.reference ? `${f.reference.ratio.toPrecision(3)}× ${esc(f.reference.id)}` : '';
+  const spread = f.stats
+    ? `p50 ${formatValue(f.stats.p50, f.unit)} · p95 ${formatValue(f.stats.p95, f.unit)} · p99 ${formatValue(f.stats.p99, f.unit)} · sd ${formatValue(f.stats.sd, f.unit)}`
+    : '';
+  return `<tr class="s-${state}">
+  <td><code>${esc(f.id)}</code><div class="method">${esc(f.method)}</div></td>
+  <td class="num">${esc(formatValue(f.value, f.unit))}<div class="ci">${esc(ciText(f))}</div></td>
+  <td class="num">${f.n}</td>
+  <td class="spread">${esc(spread)}</td>
+  <td>${ref}</td>
+  <td class="num">${esc(base)}</td>
+  <td class="num">${esc(change)}</td>
+  <td><span class="badge b-${state}">${esc(STATE_LABEL[state] ?? state)}</span></td>
+  <td class="why">${esc(v?.why ?? (f.valid ? '' : (f.invalidReason ?? '')))}</td>
+</tr>`;
+}
+
+interface ChartSpec {
+  id: string;
+  title: string;
+  kind: 'percentiles' | 'series';
+  unit: string;
+  points: Array<[number, number]>;
+}
+
+function chartsFor(figures: Figure[]): ChartSpec[] {
+  const charts: ChartSpec[] = [];
+  const seenPrefix = new Set<string>();
+  for (const f of figures) {
+    if (f.percentiles && f.percentiles.length > 1) {
+      const prefix = f.id.replace(/\.[^.]+$/, '');
+      if (seenPrefix.has(prefix)) continue;
+      seenPrefix.add(prefix);
+      charts.push({
+        id: `c${charts.length}`,
+        title: `${prefix} latency by percentile`,
+        kind: 'percentiles',
+        unit: f.unit,
+        points: f.percentiles,
+      });
+    } else if (f.series && f.series.length > 1) {
+      charts.push({
+        id: `c${charts.length}`,
+        title: `${f.id} over time`,
+        kind: 'series',
+        unit: f.unit,
+        points: f.series,
+      });
+    }
+  }
+  return charts;
+}
+
+/** rig's self-contained HTML report of one run: opens offline, the chart library inlined. */
+export function renderRunHtml(run: RunData): string {
+  const verdictById = new Map((run.verdicts ?? []).map((v) => [v.id, v]));
+  const bySystem = new Map<string, Figure[]>();
+  for (const f of run.figures) {
+    const list = bySystem.get(f.system) ?? [];
+    list.push(f);
+    bySystem.set(f.system, list);
+  }
+  const counts: Record<string, number> = {};
+  for (const f of run.figures) {
+    const state = verdictById.get(f.id)?.state ?? (f.valid ? 'new' : 'invalid');
+    counts[state] = (counts[state] ?? 0) + 1;
+  }
+  const overall =
+    (counts.breach ?? 0) + (counts.regressed ?? 0) > 0
+      ? 'fail'
+      : (run.meta.tests?.failed ?? 0) > 0
+        ? 'fail'
+        : (counts.invalid ?? 0) > 0
+          ? 'warn'
+          : 'ok';
+  const env = run.meta.environment as Record<string, unknown>;
+  const charts = chartsFor(run.figures);
+  const sections = [...bySystem.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([system, figures]) => {
+      const rows = figures.map((f) => figureRow(f, verdictById.get(f.id))).join('\n');
+      const systemCharts = chartsFor(figures)
+        .map((c) => charts.find((x) => x.title === c.title))
+        .filter((c): c is ChartSpec => c !== undefined)
+        .map(
+          (c) =>
+            `<figure class="chart"><canvas id="${c.id}" aria-label="${esc(c.title)}"></canvas><figcaption>${esc(c.title)}</figcaption></figure>`,
+        )
+        .join('');
+      return `<section><h2>${esc(system)} <small>${figures.length} figures</small></h2>
+<table><thead><tr><th>figure / method</th><th>value [95% CI]</th><th>n</th><th>spread</th><th>reference</th><th>baseline</th><th>change</th><th>verdict</th><th>why</th></tr></thead>
+<tbody>${rows}</tbody></table>
+<div class="charts">${systemCharts}</div></section>`;
+    })
+    .join('\n');
+  const tests = run.meta.tests;
+  const summary = Object.entries(counts)
+    .map(([k, n]) => `<span class="badge b-${k}">${n} ${esc(STATE_LABEL[k] ?? k)}</span>`)
+    .join(' ');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>rig run ${esc(run.meta.runId)}</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
+header{background:#1b1f24;color:#fff;padding:16px 24px}header h1{margin:0;font-size:20px}
+header .meta{opacity:.8;font-size:13px}main{padding:16px 24px}
+.verdict{display:inline-block;padding:4px 10px;border-radius:4px;font-weight:600;margin-right:8px}
+.v-ok{background:#1a7f37}.v-warn{background:#9a6700}.v-fail{background:#cf222e}
+section{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:16px 0;padding:12px 16px;overflow-x:auto}
+h2{font-size:17px;margin:4px 0 10px}h2 small{color:#57606a;font-weight:400}
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #eaeef2;padding:6px 8px;text-align:left;vertical-align:top}
+th{font-size:12px;color:#57606a;font-weight:600}td.num{text-align:right;white-space:nowrap}
+.method,.ci,.why,.spread{font-size:12px;color:#57606a}.spread{white-space:nowrap}
+.badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;background:#eaeef2}
+.b-pass,.b-improved{background:#dafbe1;color:#1a7f37}.b-breach,.b-regressed{background:#ffebe9;color:#cf222e;font-weight:700}
+.b-invalid,.b-missing{background:#fff8c5;color:#9a6700}.b-new{background:#ddf4ff;color:#0969da}
+tr.s-breach,tr.s-regressed{background:#fff5f5}
+.charts{display:flex;flex-wrap:wrap;gap:12px}.chart{width:460px;margin:8px 0}figcaption{font-size:12px;color:#57606a;text-align:center}
+dl.env{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dt{color:#57606a}dd{margin:0}
+</style></head><body>
+<header><h1>rig run <code>${esc(run.meta.runId)}</code></h1>
+<div class="meta">profile <b>${esc(run.meta.profile)}</b> · started ${esc(run.meta.startedAt)} · commit ${esc(env.commit ?? 'unknown')}${env.dirty ? ' (dirty)' : ''}</div>
+<p><span class="verdict v-${overall}">${overall === 'ok' ? 'PASS' : overall === 'warn' ? 'PASS WITH NO-VERDICT FIGURES' : 'FAIL'}</span>
+tests: ${tests ? `${tests.passed} passed, ${tests.failed} failed, ${tests.skipped} skipped` : 'unknown'} · figures: ${run.figures.length} ${summary}</p></header>
+<main>
+<section><h2>Environment</h2><dl class="env">${Object.entries(env)
+    .map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`)
+    .join('')}</dl>
+<p class="method">Each figure carries its method, its sample count n and a 95% confidence interval (bootstrap for small samples, exact order-statistic intervals for percentiles of large ones). A figure marked "no verdict" came from an untrustworthy run (driver saturated, rate not achieved, too few samples) and is never counted as a pass.</p></section>
+${run.rejected.length ? `<section><h2>Rejected figure lines</h2><pre>${esc(run.rejected.join('\n'))}</pre></section>` : ''}
+${sections || '<section><h2>No figures</h2><p>This run recorded no figures.</p></section>'}
+</main>
+<script>${chartLibrary()}</script>
+<script type="application/json" id="rig-charts">${scriptJson(charts)}</script>
+<script>
+(function(){
+  var charts = JSON.parse(document.getElementById('rig-charts').textContent);
+  if (typeof Chart === 'undefined') return;
+  charts.forEach(function(c){
+    var el = document.getElementById(c.id); if (!el) return;
+    var pct = c.kind === 'percentiles';
+    new Chart(el, {type:'line', data:{labels:c.points.map(function(p){return p[0];}),
+      datasets:[{label:c.unit, data:c.points.map(function(p){return p[1];}), borderColor:'#0969da', pointRadius:pct?3:0, tension:0.2}]},
+      options:{animation:false, plugins:{legend:{display:false}},
+        scales:{x:{title:{display:true,text:pct?'percentile':'ms since start'}}, y:{title:{display:true,text:c.unit}}}}});
+  });
+})();
+</script>
+</body></html>
+`;
+}
+
+export function writeRunHtml(run: RunData): string {
+  const file = path.join(run.dir, 'index.html');
+  writeFileSync(file, renderRunHtml(run));
+  return file;
+}

@@ -1,0 +1,51 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { RigError } from '../errors.ts';
+import type { Verdict } from '../gate/evaluate.ts';
+import type { Figure } from '../measure/figure.ts';
+import { parseFiguresJsonl } from '../measure/record.ts';
+import type { Environment } from '../run/environment.ts';
+
+export const RunMetaSchema = z
+  .object({
+    runId: z.string(),
+    profile: z.string(),
+    startedAt: z.string(),
+    finishedAt: z.string().optional(),
+    argv: z.array(z.string()),
+    files: z.array(z.string()),
+    environment: z.record(z.string(), z.unknown()),
+    tests: z
+      .object({ passed: z.number(), failed: z.number(), skipped: z.number(), total: z.number() })
+      .strict()
+      .optional(),
+    vitestExitCode: z.number().nullable().optional(),
+    targets: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+export type RunMeta = z.infer<typeof RunMetaSchema> & { environment: Environment | Record<string, unknown> };
+
+export interface RunData {
+  dir: string;
+  meta: RunMeta;
+  figures: Figure[];
+  rejected: string[];
+  verdicts: Verdict[] | undefined;
+}
+
+/** Load a finished (or crashed) run from its directory. */
+export function loadRun(dir: string): RunData {
+  const metaFile = path.join(dir, 'run.json');
+  if (!existsSync(metaFile)) throw new RigError('RIG_RUN_NOT_FOUND', `${dir} has no run.json`);
+  const meta = RunMetaSchema.parse(JSON.parse(readFileSync(metaFile, 'utf8'))) as RunMeta;
+  const jsonl = path.join(dir, 'figures.jsonl');
+  const { figures, rejected } = existsSync(jsonl)
+    ? parseFiguresJsonl(readFileSync(jsonl, 'utf8'))
+    : { figures: [], rejected: [] };
+  const verdictFile = path.join(dir, 'verdicts.json');
+  const verdicts = existsSync(verdictFile)
+    ? (JSON.parse(readFileSync(verdictFile, 'utf8')) as { verdicts: Verdict[] }).verdicts
+    : undefined;
+  return { dir, meta, figures, rejected, verdicts };
+}

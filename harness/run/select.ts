@@ -1,0 +1,84 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { SuiteCategory } from '../config/profile.ts';
+
+function walk(dir: string, out: string[] = []): string[] {
+  if (!existsSync(dir)) return out;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name === 'build' || entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) walk(full, out);
+    else if (entry.name.endsWith('.test.ts')) out.push(full);
+  }
+  return out;
+}
+
+export interface Selection {
+  /** Repository-relative test files, in run order (unit first, then suites by category). */
+  files: string[];
+  categories: SuiteCategory[];
+}
+
+/** The category of a test file: `suites/<category>/...`, else `unit`. */
+export function categoryOf(rel: string): string {
+  const parts = rel.split('/');
+  return parts[0] === 'suites' && parts[1] ? parts[1] : 'unit';
+}
+
+function matchesSystem(rel: string, system: string): boolean {
+  const base = path.basename(rel);
+  return (
+    rel.startsWith(`systems/${system}/`) || base.startsWith(`${system}.`) || rel.startsWith(`${system}/`)
+  );
+}
+
+/**
+ * Test files for a profile's categories, narrowed by --suite (category names or file-name
+ * substrings) and --system (system names).
+ */
+export function selectFiles(
+  root: string,
+  categories: readonly SuiteCategory[],
+  filters: { suites?: string[]; systems?: string[] } = {},
+): Selection {
+  const unit = ['harness', 'systems', 'fixtures'].flatMap((d) => walk(path.join(root, d)));
+  const suites = walk(path.join(root, 'suites'));
+  const rel = [...unit, ...suites].map((f) => path.relative(root, f).split(path.sep).join('/'));
+  const suiteFilters = filters.suites ?? [];
+  const selected = rel.filter((file) => {
+    const category = categoryOf(file);
+    const inProfile = categories.includes(category as SuiteCategory);
+    if (suiteFilters.length > 0) {
+      const named = suiteFilters.some((s) => s === category || (!isCategory(s) && file.includes(s)));
+      if (!named) return false;
+      // A named category runs even when the profile would not (e.g. --suite bench under smoke).
+      if (!inProfile && !suiteFilters.includes(category)) return false;
+    } else if (!inProfile) {
+      return false;
+    }
+    if (filters.systems?.length && !filters.systems.some((s) => matchesSystem(file, s))) return false;
+    return true;
+  });
+  selected.sort((a, b) => {
+    const ca = categoryOf(a) === 'unit' ? 0 : 1;
+    const cb = categoryOf(b) === 'unit' ? 0 : 1;
+    return ca - cb || a.localeCompare(b);
+  });
+  return { files: selected, categories: [...categories] };
+}
+
+const CATEGORY_NAMES = new Set([
+  'unit',
+  'stress',
+  'latency',
+  'load',
+  'producer-consumer',
+  'openai-compat',
+  'cross-platform',
+  'fault',
+  'bench',
+  'e2e',
+]);
+function isCategory(s: string): boolean {
+  return CATEGORY_NAMES.has(s);
+}
