@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { StateStoreError } from './errors.ts';
-import { type FsmSnapshot, FsmStateSchema, TransitionStatusSchema } from './schema.ts';
+import {
+  ContextKeySchema,
+  type FsmSnapshot,
+  FsmStateSchema,
+  hasProtoKey,
+  TransitionStatusSchema,
+} from './schema.ts';
 import { parseSnapshot } from './snapshot.ts';
 
 /** int64 the ProtoJSON way: a decimal string (numbers are accepted on input too). */
@@ -31,7 +37,7 @@ export const SnapshotJsonSchema = z
     timestamp: Int64Json.default('0'),
     prevState: FsmStateSchema.optional(),
     transitionStatus: TransitionStatusSchema,
-    contextData: z.record(z.string(), z.string()).default({}),
+    contextData: z.record(ContextKeySchema, z.string()).default({}),
     history: z
       .object({ entries: z.array(HistoryEntryJson).default([]) })
       .strict()
@@ -76,6 +82,12 @@ function int64(value: string | number, field: string): number {
 
 /** JSON dict -> a validated, trusted snapshot. Throws STATE_DECODE_FAILED or STATE_INVALID_SNAPSHOT. */
 export function fromJsonDict(dict: unknown): FsmSnapshot {
+  if (hasProtoKey(dict)) {
+    throw new StateStoreError(
+      'STATE_DECODE_FAILED',
+      'not a snapshot JSON dict: contextData: the key "__proto__" is not allowed',
+    );
+  }
   const parsed = SnapshotJsonSchema.safeParse(dict);
   if (!parsed.success) {
     const issues = parsed.error.issues

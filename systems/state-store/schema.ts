@@ -13,6 +13,20 @@ export type TransitionStatus = z.infer<typeof TransitionStatusSchema>;
 /** Largest version and timestamp: versions are JS numbers, exact up to 2^53 - 1. */
 const SafeUint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
+/**
+ * Context keys: any string but `__proto__`, which a plain object cannot hold as data (zod's
+ * record would drop it silently, so hasProtoKey() is checked before parsing).
+ */
+export const ContextKeySchema = z
+  .string()
+  .refine((k) => k !== '__proto__', 'the key "__proto__" is not allowed');
+
+/** True when `input.contextData` holds an own `__proto__` key (as JSON.parse can make). */
+export function hasProtoKey(input: unknown): boolean {
+  const ctx = (input as { contextData?: unknown } | null | undefined)?.contextData;
+  return typeof ctx === 'object' && ctx !== null && Object.hasOwn(ctx, '__proto__');
+}
+
 /** One earlier step, kept in a snapshot's optional bounded `history`. */
 export const HistoryEntrySchema = z
   .object({
@@ -36,7 +50,7 @@ export const FsmSnapshotSchema = z
     timestamp: SafeUint,
     prevState: FsmStateSchema.optional(),
     transitionStatus: TransitionStatusSchema,
-    contextData: z.record(z.string(), z.string()),
+    contextData: z.record(ContextKeySchema, z.string()),
     history: z.array(HistoryEntrySchema).optional(),
   })
   .strict();

@@ -4,6 +4,7 @@ import {
   FsmSnapshotSchema,
   type FsmState,
   type HistoryEntry,
+  hasProtoKey,
   type TransitionStatus,
 } from './schema.ts';
 import { assertTransition } from './transitions.ts';
@@ -58,6 +59,12 @@ export function isTrustedSnapshot(s: unknown): s is FsmSnapshot {
  */
 export function parseSnapshot(input: unknown): FsmSnapshot {
   if (input instanceof ValidSnapshot) return input;
+  if (hasProtoKey(input)) {
+    throw new StateStoreError(
+      'STATE_INVALID_SNAPSHOT',
+      'invalid snapshot: contextData: the key "__proto__" is not allowed',
+    );
+  }
   const parsed = FsmSnapshotSchema.safeParse(input);
   if (!parsed.success) {
     const issues = parsed.error.issues
@@ -112,6 +119,9 @@ function frozenContext(
   const out: Record<string, string> = base ? { ...base } : {};
   for (const key of Object.keys(ctx)) {
     const value = ctx[key];
+    if (key === '__proto__') {
+      throw new StateStoreError('STATE_INVALID_SNAPSHOT', 'contextData: the key "__proto__" is not allowed');
+    }
     if (typeof value !== 'string') {
       throw new StateStoreError(
         'STATE_INVALID_SNAPSHOT',

@@ -80,6 +80,7 @@ describe('snapshots', () => {
       [{ ...good, contextData: { a: 1 } }, /contextData\.a/],
       [{ ...good, extra: true }, /extra|Unrecognized/],
       [null, /root/],
+      [{ ...good, contextData: JSON.parse('{"__proto__":"x"}') }, /__proto__/],
     ];
     for (const [input, message] of cases) {
       try {
