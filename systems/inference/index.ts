@@ -1,4 +1,7 @@
 // Public surface of the inference gateway.
+
+/** The generated tiny test model (fixtures/models): what the smoke profile and tests serve. */
+export { ensureTinyModel, TINY_MODEL_PATH } from '../../fixtures/models/index.ts';
 export { Admission, type AdmissionStats } from './admission.ts';
 export {
   defaultThreads,

@@ -38,7 +38,10 @@ describe('inference system providers', () => {
   });
 
   it('inprocess: the same gateway in the test process', async () => {
-    const sys = await startSystem<Gateway>('inference', { provider: 'inprocess', options: { engine: 'dummy' } });
+    const sys = await startSystem<Gateway>('inference', {
+      provider: 'inprocess',
+      options: { engine: 'dummy' },
+    });
     try {
       expect(sys.api?.state.engine.name).toBe('dummy');
       const r = await chatOnce(sys.endpoint as string);
