@@ -16,9 +16,11 @@ export { type ResourceResult, ResourceSampler, recordResources } from './measure
 export { mannWhitneyP, type Statistic, summarize } from './measure/stats.ts';
 export { ThroughputMeter, type ThroughputResult } from './measure/throughput.ts';
 export { convert, formatValue } from './measure/units.ts';
+export { generateAllure, loadRun, type RunData, writeReports, writeSiteIndex } from './report/index.ts';
 export { progress } from './run/progress.ts';
 export { dockerUnavailableReason } from './systems/container-provider.ts';
 export { freePort } from './systems/process-provider.ts';
+export { REPO_ROOT } from './systems/registry.ts';
 export { type StartOptions, startSystem } from './systems/start.ts';
 export type {
   ProviderName,

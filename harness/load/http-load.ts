@@ -137,15 +137,22 @@ export async function recordHttpLoad(prefix: string, r: HttpLoadResult, meta: Fi
     }),
   );
   for (const statistic of ['p50', 'p99'] as const) {
+    const value = r.latencyMs[statistic];
+    // autocannon's histogram counts whole milliseconds: below 1 ms it cannot tell values apart.
+    const resolution =
+      value < 1 && !('valid' in validity)
+        ? { valid: false, invalidReason: `below autocannon's 1 ms latency resolution (${value} ms)` }
+        : {};
     figures.push(
       await recordFigure({
         id: `${prefix}.${statistic}`,
-        value: r.latencyMs[statistic],
+        value,
         unit: 'ms',
         better: 'lower',
         n: r.requests,
-        method,
+        method: `${method}; 1 ms resolution`,
         ...validity,
+        ...resolution,
       }),
     );
   }

@@ -68,6 +68,11 @@ export function formatValue(value: number, unit: string): string {
     const bytes = value * info.factor;
     const suffix = info.dimension === 'byte-rate' ? '/s' : '';
     const abs = Math.abs(bytes);
+    if (/iB/.test(unit)) {
+      if (abs >= 1024 ** 3) return `${fmt(bytes / 1024 ** 3)} GiB${suffix}`;
+      if (abs >= 1024 ** 2) return `${fmt(bytes / 1024 ** 2)} MiB${suffix}`;
+      if (abs >= 1024) return `${fmt(bytes / 1024)} KiB${suffix}`;
+    }
     if (abs >= 1e9) return `${fmt(bytes / 1e9)} GB${suffix}`;
     if (abs >= 1e6) return `${fmt(bytes / 1e6)} MB${suffix}`;
     if (abs >= 1e3) return `${fmt(bytes / 1e3)} KB${suffix}`;

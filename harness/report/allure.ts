@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { RigError } from '../errors.ts';
@@ -13,7 +13,7 @@ export async function generateAllure(run: RunData, root: string): Promise<string
   if (!existsSync(results)) return undefined;
   const output = path.join(run.dir, 'allure-report');
   const config = path.join(run.dir, 'allurerc.mjs');
-  const history = path.join(root, 'reports', 'allure-history.jsonl');
+  const history = process.env.RIG_ALLURE_HISTORY ?? path.join(root, 'reports', 'allure-history.jsonl');
   writeFileSync(
     config,
     `export default ${JSON.stringify(
@@ -21,7 +21,7 @@ export async function generateAllure(run: RunData, root: string): Promise<string
         name: `rig ${run.meta.profile} ${run.meta.runId}`,
         output,
         historyPath: history,
-        plugins: { awesome: { options: { singleFile: false } } },
+        plugins: { awesome: { options: { singleFile: true } } },
       },
       null,
       2,
@@ -36,7 +36,7 @@ export async function generateAllure(run: RunData, root: string): Promise<string
       cwd: run.dir,
       reject: false,
       all: true,
-      env: { ...process.env, FORCE_COLOR: '0' },
+      env: { ...process.env, FORCE_COLOR: '0', ALLURE_NO_ANALYTICS: 'true' },
     },
   );
   if (result.exitCode !== 0) {
@@ -45,5 +45,17 @@ export async function generateAllure(run: RunData, root: string): Promise<string
       `allure generate exited ${result.exitCode}: ${String(result.all).slice(-2000)}`,
     );
   }
-  return path.join(output, 'index.html');
+  const index = path.join(output, 'index.html');
+  if (existsSync(index)) writeFileSync(index, stripAnalytics(readFileSync(index, 'utf8')));
+  return index;
+}
+
+/**
+ * The Awesome plugin always embeds a Google Analytics tag. A test report must open offline and
+ * call nobody: remove the loader and its inline configuration.
+ */
+export function stripAnalytics(html: string): string {
+  return html
+    .replace(/<script async src="https:\/\/www\.googletagmanager\.com\/[^"]*"><\/script>/g, '')
+    .replace(/<script>\s*window\.dataLayer = window\.dataLayer[\s\S]*?<\/script>/g, '');
 }

@@ -149,7 +149,7 @@ section{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:16px 0
 h2{font-size:17px;margin:4px 0 10px}h2 small{color:#57606a;font-weight:400}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #eaeef2;padding:6px 8px;text-align:left;vertical-align:top}
 th{font-size:12px;color:#57606a;font-weight:600}td.num{text-align:right;white-space:nowrap}
-.method,.ci,.why,.spread{font-size:12px;color:#57606a}.spread{white-space:nowrap}
+.method,.ci,.why,.spread{font-size:12px;color:#57606a}.spread{min-width:180px}td.why{min-width:200px}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;background:#eaeef2}
 .b-pass,.b-improved{background:#dafbe1;color:#1a7f37}.b-breach,.b-regressed{background:#ffebe9;color:#cf222e;font-weight:700}
 .b-invalid,.b-missing{background:#fff8c5;color:#9a6700}.b-new{background:#ddf4ff;color:#0969da}
@@ -178,10 +178,12 @@ ${sections || '<section><h2>No figures</h2><p>This run recorded no figures.</p><
   charts.forEach(function(c){
     var el = document.getElementById(c.id); if (!el) return;
     var pct = c.kind === 'percentiles';
-    new Chart(el, {type:'line', data:{labels:c.points.map(function(p){return p[0];}),
-      datasets:[{label:c.unit, data:c.points.map(function(p){return p[1];}), borderColor:'#0969da', pointRadius:pct?3:0, tension:0.2}]},
+    var data = pct
+      ? {labels:c.points.map(function(p){return p[0];}), datasets:[{label:c.unit, data:c.points.map(function(p){return p[1];}), borderColor:'#0969da', pointRadius:3, tension:0.2}]}
+      : {datasets:[{label:c.unit, data:c.points.map(function(p){return {x:p[0], y:p[1]};}), borderColor:'#0969da', pointRadius:0, showLine:true}]};
+    new Chart(el, {type: pct ? 'line' : 'scatter', data:data,
       options:{animation:false, plugins:{legend:{display:false}},
-        scales:{x:{title:{display:true,text:pct?'percentile':'ms since start'}}, y:{title:{display:true,text:c.unit}}}}});
+        scales:{x:{type: pct ? 'category' : 'linear', title:{display:true,text:pct?'percentile':'ms since start'}}, y:{title:{display:true,text:c.unit}}}}});
   });
 })();
 </script>
