@@ -9,11 +9,11 @@ import { type Figure, type FigureInput, FigureInputSchema, FigureSchema } from '
 import { formatValue } from './units.ts';
 
 /** vitest's current test, when a figure is recorded inside one. */
-function currentTest(): { name?: string; file?: string } {
-  const state = (
-    globalThis as { expect?: { getState?: () => { currentTestName?: string; testPath?: string } } }
-  ).expect?.getState?.();
-  return { name: state?.currentTestName, file: state?.testPath };
+async function currentTest(): Promise<{ name?: string; file?: string }> {
+  if (!process.env.VITEST) return {};
+  const { expect } = await import('vitest');
+  const state = expect.getState();
+  return { name: state.currentTestName, file: state.testPath };
 }
 
 /** `suites/latency/inference.latency.test.ts` -> `latency`; `systems/queue/test/x.test.ts` -> `unit`. */
@@ -35,7 +35,7 @@ export async function recordFigure(input: FigureInput): Promise<Figure> {
     throw new RigError('RIG_FIGURE_INVALID', `figure ${String(input.id)}: ${formatZodIssues(parsed.error)}`);
   }
   const run = runContext();
-  const test = currentTest();
+  const test = await currentTest();
   const reference = parsed.data.reference;
   const figure: Figure = FigureSchema.parse({
     ...parsed.data,

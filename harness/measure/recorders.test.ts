@@ -1,0 +1,145 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { RigError } from '../errors.ts';
+import { runContext } from '../run/context.ts';
+import { LatencyRecorder } from './latency.ts';
+import { parseFiguresJsonl, recordFigure } from './record.ts';
+import { ResourceSampler } from './resources.ts';
+import { ThroughputMeter } from './throughput.ts';
+
+describe('LatencyRecorder', () => {
+  it('reports percentiles in its unit with bootstrap intervals for small samples', () => {
+    const rec = new LatencyRecorder({ unit: 'us' });
+    for (let i = 1; i <= 1000; i++) rec.record(i * 1000); // 1..1000 us
+    const s = rec.stats('p99');
+    expect(s.n).toBe(1000);
+    expect(s.p50).toBeCloseTo(500.5, 0);
+    expect(s.p99).toBeCloseTo(990, -1);
+    expect(s.ciMethod).toBe('bootstrap');
+    expect(s.ci95[0]).toBeLessThanOrEqual(s.p99);
+    expect(s.ci95[1]).toBeGreaterThanOrEqual(s.p99);
+  });
+
+  it('switches to the HDR histogram and order-statistic intervals for large samples', () => {
+    const rec = new LatencyRecorder({ unit: 'ms' });
+    for (let i = 0; i < 50_000; i++) rec.record(1e6 + (i % 1000) * 1e3); // 1..2 ms
+    const s = rec.stats('p50');
+    expect(s.ciMethod).toBe('order-statistic');
+    expect(s.p50).toBeGreaterThan(1.45);
+    expect(s.p50).toBeLessThan(1.55);
+    expect(s.max).toBeCloseTo(2, 1);
+    const other = new LatencyRecorder({ unit: 'ms' });
+    other.record(5e6);
+    rec.merge(other);
+    expect(rec.n).toBe(50_001);
+    expect(rec.percentileCurve().at(-1)![1]).toBeCloseTo(5, 1);
+  });
+});
+
+describe('ThroughputMeter', () => {
+  it('counts operations and bytes per interval', async () => {
+    const meter = new ThroughputMeter({ intervalMs: 20 }).start();
+    for (let i = 0; i < 5; i++) {
+      meter.add(10, 640);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const r = meter.stop();
+    expect(r.count).toBe(50);
+    expect(r.bytes).toBe(3200);
+    expect(r.rate).toBeGreaterThan(0);
+    expect(r.byteRate / r.rate).toBeCloseTo(64, 5);
+    expect(r.series.length).toBeGreaterThanOrEqual(4);
+    expect(r.series.reduce((a, [, v]) => a + (v * 20) / 1000, 0)).toBeLessThanOrEqual(50);
+  });
+});
+
+describe('ResourceSampler', () => {
+  it('samples a child process by pid from /proc', async () => {
+    const child = spawn(process.execPath, [
+      '-e',
+      'const a=[];const t=setInterval(()=>a.push(Buffer.alloc(1<<20,1)),5);setTimeout(()=>{clearInterval(t)},400);setTimeout(()=>{},800)',
+    ]);
+    try {
+      const sampler = new ResourceSampler({ pid: child.pid!, intervalMs: 50 }).start();
+      await new Promise((r) => setTimeout(r, 500));
+      const r = sampler.stop();
+      expect(r.samples.length).toBeGreaterThanOrEqual(5);
+      const rss = r.samples.map((s) => s.rssMiB);
+      expect(Math.max(...rss)).toBeGreaterThan(rss[0]!);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('recordFigure', () => {
+  it('appends a validated figure with run metadata and marks too-small samples invalid', async () => {
+    const f = await recordFigure({
+      id: 'selftest.record.tiny.p50',
+      value: 3,
+      unit: 'us',
+      better: 'lower',
+      n: 3,
+      method: 'unit test',
+      stats: {
+        n: 3,
+        min: 1,
+        p50: 3,
+        p90: 4,
+        p95: 4,
+        p99: 4,
+        max: 4,
+        mean: 3,
+        sd: 1,
+        ci95: [1, 4],
+        ciMethod: 'bootstrap',
+      },
+    });
+    expect(f.system).toBe('selftest');
+    expect(f.suite).toBe('unit');
+    expect(f.valid).toBe(false);
+    expect(f.invalidReason).toMatch(/only 3 samples/);
+    const lines = readFileSync(runContext().figuresFile, 'utf8').trim().split('\n');
+    expect(lines.some((l) => l.includes('selftest.record.tiny.p50'))).toBe(true);
+  });
+
+  it('computes the ratio to a reference and rejects malformed figures with a typed error', async () => {
+    const f = await recordFigure({
+      id: 'selftest.ref.x',
+      value: 10,
+      unit: 'ops/s',
+      better: 'higher',
+      n: 1,
+      method: 'm',
+      reference: { id: 'selftest.ref.base', value: 4 },
+    });
+    expect(f.reference?.ratio).toBe(2.5);
+    await expect(
+      recordFigure({ id: 'Bad Id', value: 1, unit: 'x', better: 'lower', n: 1, method: 'm' }),
+    ).rejects.toBeInstanceOf(RigError);
+    await expect(
+      recordFigure({ id: 'selftest.nan', value: Number.NaN, unit: 'x', better: 'lower', n: 1, method: 'm' }),
+    ).rejects.toThrow(/selftest.nan: value/);
+  });
+
+  it('reads figures.jsonl, reporting a torn last line instead of failing', () => {
+    const good = JSON.stringify({
+      id: 'a.b',
+      system: 'a',
+      suite: 's',
+      value: 1,
+      unit: 'us',
+      better: 'lower',
+      n: 1,
+      method: 'm',
+      valid: true,
+      runId: 'r',
+      profile: 'smoke',
+      at: 'now',
+    });
+    const { figures, rejected } = parseFiguresJsonl(`${good}\n{"id":"a.c","val`);
+    expect(figures).toHaveLength(1);
+    expect(rejected).toHaveLength(1);
+  });
+});

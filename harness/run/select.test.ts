@@ -1,0 +1,50 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_PROFILES, resolveProfile } from '../config/profile.ts';
+import type { RigError } from '../errors.ts';
+import { categoryOf, selectFiles } from './select.ts';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+describe('file selection', () => {
+  it('maps paths to categories', () => {
+    expect(categoryOf('suites/latency/queue.latency.test.ts')).toBe('latency');
+    expect(categoryOf('systems/queue/test/put.test.ts')).toBe('unit');
+    expect(categoryOf('harness/gate/evaluate.test.ts')).toBe('unit');
+  });
+
+  it('runs unit files first and narrows by system and suite', () => {
+    const all = selectFiles(root, BUILTIN_PROFILES.smoke!.suites);
+    const firstSuite = all.files.findIndex((f) => f.startsWith('suites/'));
+    expect(all.files.slice(firstSuite).every((f) => f.startsWith('suites/'))).toBe(true);
+    expect(all.files.some((f) => f.startsWith('suites/bench/'))).toBe(false);
+    const harness = selectFiles(root, BUILTIN_PROFILES.smoke!.suites, { systems: ['harness'] });
+    expect(harness.files.length).toBeGreaterThan(0);
+    expect(
+      harness.files.every((f) => f.startsWith('harness/') || path.basename(f).startsWith('harness.')),
+    ).toBe(true);
+    const latency = selectFiles(root, BUILTIN_PROFILES.smoke!.suites, { suites: ['latency'] });
+    expect(latency.files.every((f) => f.startsWith('suites/latency/'))).toBe(true);
+  });
+});
+
+describe('profiles', () => {
+  it('scales counts and clamps durations', () => {
+    const nightly = resolveProfile('nightly');
+    expect(nightly.count(10)).toBe(200);
+    expect(resolveProfile('smoke').count(0.1)).toBe(1);
+    expect(resolveProfile('smoke').duration(1_000_000)).toBe(resolveProfile('smoke').soakMs);
+    expect(Object.isFrozen(nightly)).toBe(true);
+  });
+
+  it('names the field and the allowed values on a bad profile', () => {
+    expect(() => resolveProfile('weekly')).toThrow(/allowed: smoke, nightly, bench/);
+    try {
+      resolveProfile('smoke', { durationMs: -1 });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as RigError).code).toBe('RIG_CONFIG_INVALID');
+      expect((error as RigError).message).toContain('durationMs');
+    }
+  });
+});
