@@ -112,13 +112,15 @@ export function makeProfile(spec: ProfileSpec): Profile {
 
 export function resolveProfile(name: string, overrides: Partial<ProfileSpec> = {}): Profile {
   const base = BUILTIN_PROFILES[name];
-  if (!base) {
-    throw new RigError(
-      'RIG_PROFILE_UNKNOWN',
-      `unknown profile "${name}"; allowed: ${Object.keys(BUILTIN_PROFILES).join(', ')}`,
-    );
+  if (base) return makeProfile({ ...base, ...overrides, name });
+  // A profile defined in rig.config.json must be complete.
+  if (Object.keys(overrides).length > 0) {
+    return makeProfile({ description: `custom profile ${name}`, ...overrides, name } as ProfileSpec);
   }
-  return makeProfile({ ...base, ...overrides, name });
+  throw new RigError(
+    'RIG_PROFILE_UNKNOWN',
+    `unknown profile "${name}"; allowed: ${Object.keys(BUILTIN_PROFILES).join(', ')} (or one defined in rig.config.json)`,
+  );
 }
 
 let current: Profile | undefined;

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveProfile } from '../config/profile.ts';
+import { loadRigConfig } from '../config/rig-config.ts';
 import type { RunData } from '../report/run-data.ts';
 import { baselinePath, readBaseline } from './baseline.ts';
 import { evaluateGate, type GateResult } from './evaluate.ts';
@@ -16,13 +17,18 @@ export interface GateRunOptions {
 /** Judge a loaded run against the repo's thresholds and its profile's baseline; writes verdicts.json. */
 export function gateRun(run: RunData, options: GateRunOptions): GateResult & { baselineFile: string } {
   const profileName = run.meta.profile;
-  const rules = loadThresholds(options.root, options.thresholdFiles);
+  const config = loadRigConfig(options.root);
+  const extra = [
+    ...config.thresholds.map((f) => path.resolve(options.root, f)),
+    ...(options.thresholdFiles ?? []),
+  ];
+  const rules = loadThresholds(options.root, extra);
   const baselineFile = options.baselineFile ?? baselinePath(options.root, profileName);
   const baseline = readBaseline(baselineFile);
   let tolerance = options.tolerance;
   if (tolerance === undefined) {
     try {
-      tolerance = resolveProfile(profileName).noiseTolerance;
+      tolerance = resolveProfile(profileName, config.profiles[profileName] ?? {}).noiseTolerance;
     } catch {
       tolerance = 0.2;
     }

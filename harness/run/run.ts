@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import path from 'node:path';
 import { execa } from 'execa';
 import { type Profile, resolveProfile } from '../config/profile.ts';
+import { loadRigConfig } from '../config/rig-config.ts';
 import { RigError } from '../errors.ts';
 import { gateRun } from '../gate/run-gate.ts';
 import { formatVerdictTable } from '../gate/table.ts';
@@ -64,7 +65,10 @@ function readTests(dir: string): RunMeta['tests'] | undefined {
  */
 export async function runSuites(options: RunOptions): Promise<RunOutcome> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const profile = resolveProfile(options.profile);
+  const config = loadRigConfig(options.root);
+  const overrides = config.profiles[options.profile] ?? {};
+  const profile = resolveProfile(options.profile, overrides);
+  const targets = { ...config.targets, ...(options.targets ?? {}) };
   const selection = selectFiles(options.root, profile.suites, {
     ...(options.suites ? { suites: options.suites } : {}),
     ...(options.systems ? { systems: options.systems } : {}),
@@ -87,7 +91,7 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
     argv: options.argv,
     files: selection.files,
     environment: captureEnvironment(options.root) as unknown as Record<string, unknown>,
-    ...(options.targets && Object.keys(options.targets).length ? { targets: options.targets } : {}),
+    ...(Object.keys(targets).length ? { targets } : {}),
   };
   const writeMeta = () => writeFileSync(path.join(dir, 'run.json'), `${JSON.stringify(meta, null, 2)}\n`);
   writeMeta();
@@ -105,7 +109,8 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
       RIG_RUN_DIR: dir,
       RIG_RUN_ID: runId,
       RIG_PROFILE: profile.name,
-      RIG_TARGETS: JSON.stringify(options.targets ?? {}),
+      RIG_TARGETS: JSON.stringify(targets),
+      RIG_PROFILE_OVERRIDES: JSON.stringify(overrides),
       RIG_TEST_TIMEOUT_MS: String(profile.testTimeoutMs),
     },
   });

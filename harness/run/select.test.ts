@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_PROFILES, resolveProfile } from '../config/profile.ts';
-import type { RigError } from '../errors.ts';
+import { RigError } from '../errors.ts';
 import { categoryOf, selectFiles } from './select.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -46,5 +46,35 @@ describe('profiles', () => {
       expect((error as RigError).code).toBe('RIG_CONFIG_INVALID');
       expect((error as RigError).message).toContain('durationMs');
     }
+  });
+});
+
+describe('rig.config.json', () => {
+  it('validates overrides and custom profiles, naming the field', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const { loadRigConfig } = await import('../config/rig-config.ts');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rig-config-'));
+    writeFileSync(
+      path.join(dir, 'rig.config.json'),
+      JSON.stringify({
+        profiles: { smoke: { durationMs: 2500 } },
+        targets: { inference: 'http://127.0.0.1:9/v1' },
+      }),
+    );
+    const config = loadRigConfig(dir);
+    expect(resolveProfile('smoke', config.profiles.smoke).durationMs).toBe(2500);
+    expect(config.targets.inference).toBe('http://127.0.0.1:9/v1');
+    writeFileSync(
+      path.join(dir, 'rig.config.json'),
+      JSON.stringify({ profiles: { smoke: { durationMs: 'long' } } }),
+    );
+    expect(() => loadRigConfig(dir)).toThrow(/profiles\.smoke\.durationMs/);
+    writeFileSync(path.join(dir, 'rig.config.json'), JSON.stringify({ targets: { x: 'ftp://a' } }));
+    expect(() => loadRigConfig(dir)).toThrow(RigError);
+    // a custom profile must be complete
+    expect(() => resolveProfile('weekly', { durationMs: 5 })).toThrow(/weekly/);
+    const weekly = resolveProfile('weekly', { ...BUILTIN_PROFILES.nightly!, scale: 50 });
+    expect(weekly.count(1)).toBe(50);
   });
 });
