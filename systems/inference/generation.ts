@@ -65,7 +65,7 @@ export async function handleGeneration(
     try {
       release = await gw.admission.acquire(abort.signal);
     } catch (e) {
-      if (e instanceof InferenceError) gw.metrics.rejected.inc({ reason: e.code.toLowerCase() });
+      if (e instanceof InferenceError) gw.metrics.rejected.inc([e.code.toLowerCase()]);
       throw e;
     }
     gw.metrics.queueTime.observe(seconds(t0));
@@ -124,8 +124,8 @@ export async function handleGeneration(
 
 function account(gw: GatewayState, result: GenerateResult, t0: number): void {
   gw.metrics.e2e.observe(seconds(t0));
-  gw.metrics.promptTokens.inc({}, result.promptTokens);
-  gw.metrics.generatedTokens.inc({}, result.completionTokens);
+  gw.metrics.promptTokens.inc([], result.promptTokens);
+  gw.metrics.generatedTokens.inc([], result.completionTokens);
 }
 
 async function streamGeneration(
@@ -196,9 +196,6 @@ async function streamGeneration(
     send(err.toWire());
   } finally {
     if (!res.destroyed) res.end('data: [DONE]\n\n');
-    gw.metrics.requests.inc({
-      route: g.route,
-      status: String(abort.signal.aborted && !timedOut() ? 499 : status),
-    });
+    gw.metrics.requests.inc([g.route, String(abort.signal.aborted && !timedOut() ? 499 : status)]);
   }
 }

@@ -3,6 +3,7 @@
 /** The generated tiny test model (fixtures/models): what the smoke profile and tests serve. */
 export { ensureTinyModel, TINY_MODEL_PATH } from '../../fixtures/models/index.ts';
 export { Admission, type AdmissionStats } from './admission.ts';
+export { type StreamTiming, type TimedStreamOptions, timedStream } from './bench-client.ts';
 export {
   defaultThreads,
   ENGINE_CHOICES,

@@ -11,20 +11,31 @@ function labelKey(labels: Labels): string {
     .join(',');
 }
 
+/** A counter with fixed label names; the hot path joins label values into a map key, nothing more. */
 class Counter {
   private readonly values = new Map<string, number>();
   constructor(
     readonly name: string,
     readonly help: string,
+    readonly labelNames: readonly string[] = [],
   ) {}
-  inc(labels: Labels = {}, by = 1): void {
-    const k = labelKey(labels);
+  /** `values` in the order of `labelNames`. */
+  inc(values: readonly string[] = [], by = 1): void {
+    const k = values.join('\u0001');
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    if (this.values.size === 0) lines.push(`${this.name} 0`);
-    for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ''} ${v}`);
+    if (this.values.size === 0 && this.labelNames.length === 0) lines.push(`${this.name} 0`);
+    for (const [k, v] of this.values) {
+      const parts = k.split('\u0001');
+      const labels: Labels = {};
+      this.labelNames.forEach((n, i) => {
+        labels[n] = parts[i] ?? '';
+      });
+      const key = labelKey(labels);
+      lines.push(`${this.name}${key ? `{${key}}` : ''} ${v}`);
+    }
     return lines.join('\n');
   }
 }
@@ -69,12 +80,14 @@ export class GatewayMetrics {
   readonly requests = new Counter(
     'inference_requests_total',
     'HTTP requests answered, by route and status code.',
+    ['route', 'status'],
   );
   readonly promptTokens = new Counter('inference_prompt_tokens_total', 'Prompt tokens processed.');
   readonly generatedTokens = new Counter('inference_generation_tokens_total', 'Tokens generated.');
   readonly rejected = new Counter(
     'inference_rejected_total',
     'Requests refused by admission control, by reason.',
+    ['reason'],
   );
   readonly ttft = new Histogram(
     'inference_time_to_first_token_seconds',

@@ -106,9 +106,9 @@ export async function createGateway(
     if (allow) reply.header('allow', allow.join(', '));
     reply.code(e.status).send(e.toWire());
   });
-  app.addHook('onResponse', async (req, reply) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    metrics.requests.inc({ route, status: String(reply.statusCode) });
+  app.addHook('onResponse', (req, reply, done) => {
+    metrics.requests.inc([req.routeOptions.url ?? 'unmatched', String(reply.statusCode)]);
+    done();
   });
   registerInfoRoutes(app, state, () => platform);
   registerOpenAIRoutes(app, state);

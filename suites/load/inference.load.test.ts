@@ -1,0 +1,289 @@
+// Inference load: a concurrency sweep (1, 5, 10, 20, 50) with success rate, req/s, TTFT, ITL,
+// TPOT and E2E as `vllm bench serve` defines them; open-model runs at constant and Poisson
+// arrivals with goodput against TTFT/TPOT SLOs; autocannon on /health and /v1/models with a bare
+// fastify server (child process) as the same-run reference; 100 concurrent requests that must
+// all succeed or get an explicit 429; server memory over the whole file.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  closedLoop,
+  httpLoad,
+  LatencyRecorder,
+  openLoop,
+  profile,
+  progress,
+  type ResourceResult,
+  ResourceSampler,
+  recordFigure,
+  recordHttpLoad,
+  recordLatency,
+  recordLoad,
+  recordResources,
+  startSystem,
+  useSystem,
+} from '../../harness/index.ts';
+import { openaiUrls, type StreamTiming, timedStream } from '../../systems/inference/index.ts';
+
+/** SLOs for goodput (a request counts when it meets both). */
+const SLO = { ttftMs: 1_000, tpotMs: 100 };
+const MAX_TOKENS = 8;
+
+const sys = useSystem('inference', { options: { engine: 'llama_cpp', slots: 4, queueLimit: 256 } });
+let v1 = '';
+let root = '';
+let model = '';
+let ours = false;
+let sampler: ResourceSampler | undefined;
+let resources: ResourceResult | undefined;
+
+beforeAll(async () => {
+  ({ v1, root } = openaiUrls(sys().endpoint as string));
+  ours = sys().provider !== 'external';
+  const models = (await (await fetch(`${v1}/models`)).json()) as { data: Array<{ id: string }> };
+  model = models.data[0]?.id ?? '';
+  const pid = sys().pid;
+  if (ours && pid !== undefined) sampler = new ResourceSampler({ pid, intervalMs: 100 }).start();
+});
+
+afterAll(async () => {
+  resources = sampler?.stop();
+  if (resources) {
+    await recordResources('inference.server', resources, {
+      method: 'the gateway child process (/proc) sampled every 100 ms over the whole load file',
+    });
+  }
+});
+
+const chatBody = (i: number) => ({
+  model,
+  messages: [{ role: 'user', content: `Request ${i}: tell me about the sky.` }],
+  max_tokens: MAX_TOKENS,
+  temperature: 1,
+  seed: i,
+});
+
+const ns = (x: number) => Math.round(x * 1e6);
+
+class TimingSet {
+  readonly ttft = new LatencyRecorder({ unit: 'ms' });
+  readonly itl = new LatencyRecorder({ unit: 'ms' });
+  readonly tpot = new LatencyRecorder({ unit: 'ms' });
+  outputTokens = 0;
+  good = 0;
+  add(t: StreamTiming): void {
+    if (t.ttftMs !== undefined) this.ttft.record(ns(t.ttftMs));
+    for (const g of t.itlMs) this.itl.record(ns(g));
+    if (t.tpotMs !== undefined) this.tpot.record(ns(t.tpotMs));
+    this.outputTokens += t.outputTokens;
+    if (t.ttftMs !== undefined && t.ttftMs <= SLO.ttftMs && (t.tpotMs ?? 0) <= SLO.tpotMs) this.good++;
+  }
+  async record(prefix: string, method: string): Promise<void> {
+    if (this.ttft.n > 0) await recordLatency(`${prefix}.ttft`, this.ttft, { method: `${method}; TTFT` });
+    if (this.itl.n > 0) await recordLatency(`${prefix}.itl`, this.itl, { method: `${method}; ITL` });
+    if (this.tpot.n > 0) await recordLatency(`${prefix}.tpot`, this.tpot, { method: `${method}; TPOT` });
+  }
+}
+
+async function streamOnce(i: number, set: TimingSet): Promise<void> {
+  const t = await timedStream(v1, chatBody(i));
+  if (!t.ok) throw new Error(t.error ?? `HTTP ${t.status}`);
+  set.add(t);
+}
+
+let bestRate = 1;
+
+describe('inference load', () => {
+  for (const concurrency of [1, 5, 10, 20, 50]) {
+    it(`concurrency ${concurrency}: success rate, req/s, TTFT, ITL, TPOT, E2E`, async () => {
+      const set = new TimingSet();
+      let seq = 0;
+      // A count, not a window: every step gets enough samples for valid percentiles.
+      const r = await closedLoop({
+        concurrency,
+        count: Math.max(profile().minSamples, profile().count(concurrency * 4)),
+        unit: 'ms',
+        label: `inference c=${concurrency}`,
+        op: () => streamOnce(seq++, set),
+      });
+      expect(r.completed).toBeGreaterThan(0);
+      expect(r.errorSamples).toEqual([]);
+      bestRate = Math.max(bestRate, r.achievedRate);
+      const prefix = `inference.sweep.c${concurrency}`;
+      const method = `closed loop, ${concurrency} workers, streaming chat max_tokens ${MAX_TOKENS}`;
+      await recordLoad(`${prefix}.e2e`, r, { method, unit: 'req/s' });
+      await set.record(prefix, method);
+      const total = r.completed + r.errors;
+      await recordFigure({
+        id: `${prefix}.success_rate`,
+        value: total ? (100 * r.completed) / total : 0,
+        unit: '%',
+        better: 'higher',
+        n: total,
+        method,
+      });
+      await recordFigure({
+        id: `${prefix}.output_rate`,
+        value: set.outputTokens / (r.throughput.elapsedMs / 1000),
+        unit: 'tok/s',
+        better: 'higher',
+        n: r.completed,
+        method: `${method}; output tokens over the window`,
+      });
+    });
+  }
+
+  for (const arrival of ['constant', 'poisson'] as const) {
+    it(`open model, ${arrival} arrivals at 30% of the best closed-loop rate: goodput vs SLOs`, async () => {
+      // The driver parses every SSE stream on the same 2 cores as the server: stay well below capacity.
+      const rate = Math.max(1, Math.floor(bestRate * 0.3));
+      const set = new TimingSet();
+      const durationMs = profile().duration(2_000);
+      const r = await openLoop({
+        rate,
+        durationMs,
+        arrival,
+        seed: 7,
+        unit: 'ms',
+        maxInFlight: 512,
+        label: `inference open ${arrival}`,
+        op: (i) => streamOnce(i, set),
+      });
+      expect(r.errorSamples).toEqual([]);
+      const prefix = `inference.open.${arrival}`;
+      const method = `open model, ${arrival} arrivals at ${rate} req/s for ${durationMs} ms, streaming chat max_tokens ${MAX_TOKENS}`;
+      await recordLoad(`${prefix}.e2e`, r, { method, unit: 'req/s' });
+      await set.record(prefix, method);
+      const elapsedS = r.throughput.elapsedMs / 1000;
+      await recordFigure({
+        id: `${prefix}.goodput`,
+        value: set.good / elapsedS,
+        unit: 'req/s',
+        better: 'higher',
+        n: r.completed,
+        method: `${method}; requests meeting TTFT <= ${SLO.ttftMs} ms and TPOT <= ${SLO.tpotMs} ms, per second`,
+        reference: { id: `${prefix}.e2e.throughput`, value: r.achievedRate },
+        ...(r.valid ? {} : { valid: false, invalidReason: r.invalidReason ?? 'open loop invalid' }),
+      });
+    });
+  }
+
+  describe('HTTP stress of cheap routes against a bare fastify reference', () => {
+    let bare: ChildProcess | undefined;
+    let bareUrl = '';
+    beforeAll(async () => {
+      // A bare fastify 5 server in its own process, like the gateway: the same-run reference.
+      const script = [
+        "import Fastify from 'fastify';",
+        'const app = Fastify();',
+        "app.get('/health', async () => ({ status: 'ok' }));",
+        "const url = await app.listen({ host: '127.0.0.1', port: 0 });",
+        "process.stdout.write('listening on ' + url + '\\n');",
+        "process.on('SIGTERM', () => app.close().then(() => process.exit(0)));",
+      ].join('\n');
+      bare = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const [line] = (await Promise.race([
+        once(bare.stdout as NodeJS.ReadableStream, 'data'),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('bare fastify did not start in 10 s')), 10_000),
+        ),
+      ])) as [Buffer];
+      bareUrl = /listening on (\S+)/.exec(line.toString())?.[1] ?? '';
+    });
+    afterAll(async () => {
+      if (bare && bare.exitCode === null) {
+        const exited = once(bare, 'exit');
+        bare.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3_000))]);
+        if (bare.exitCode === null) bare.kill('SIGKILL');
+      }
+    });
+
+    it('autocannon: /health and /v1/models of the gateway, bare fastify /health as reference', async () => {
+      expect(bareUrl).toMatch(/^http:/);
+      const durationMs = profile().durationMs;
+      const ref = await httpLoad({ url: `${bareUrl}/health`, connections: 10, durationMs });
+      const health = await httpLoad({ url: `${root}/health`, connections: 10, durationMs });
+      const models = await httpLoad({ url: `${v1}/models`, connections: 10, durationMs });
+      expect(health.non2xx + health.errors).toBe(0);
+      expect(models.non2xx + models.errors).toBe(0);
+      const method = 'autocannon, 10 connections, both servers in their own process';
+      await recordHttpLoad('inference.http.bare_fastify', ref, {
+        method: `${method}: bare fastify 5 GET /health`,
+      });
+      const reference = { id: 'inference.http.bare_fastify.throughput', value: ref.rps };
+      await recordHttpLoad('inference.http.health', health, {
+        method: `${method}: gateway GET /health`,
+        reference,
+      });
+      await recordHttpLoad('inference.http.models', models, {
+        method: `${method}: gateway GET /v1/models`,
+        reference,
+      });
+    });
+  });
+
+  it('100 concurrent requests: every one succeeds or gets an explicit 429, never a timeout or reset', async () => {
+    const n = 100;
+    const rounds = Math.max(2, profile().count(2));
+    const results: StreamTiming[] = [];
+    for (let round = 0; round < rounds; round++) {
+      progress(`inference: ${n} concurrent requests, round ${round + 1}/${rounds}`);
+      results.push(
+        ...(await Promise.all(Array.from({ length: n }, (_, i) => timedStream(v1, chatBody(round * n + i))))),
+      );
+    }
+    const ok = results.filter((r) => r.ok).length;
+    const rejected = results.filter((r) => r.status === 429).length;
+    const broken = results.filter((r) => !r.ok && r.status !== 429);
+    expect(broken.map((b) => b.error)).toEqual([]);
+    await recordFigure({
+      id: 'inference.burst.c100.success_rate',
+      value: (100 * ok) / results.length,
+      unit: '%',
+      better: 'higher',
+      n: results.length,
+      method: `${rounds} rounds of ${n} streaming chat requests at once (slots 4, queueLimit 256); ${rejected} answered 429`,
+    });
+    const e2e = new LatencyRecorder({ unit: 'ms' });
+    for (const r of results) if (r.ok) e2e.record(ns(r.e2eMs));
+    await recordLatency('inference.burst.c100.e2e', e2e, {
+      method: `${n} concurrent streaming chat requests, E2E`,
+    });
+  });
+
+  it('100 concurrent requests on a tight gateway (2 slots, queue 8): the overflow gets 429 + Retry-After', async () => {
+    const tight = await startSystem('inference', {
+      provider: 'inprocess',
+      options: { engine: 'llama_cpp', slots: 2, queueLimit: 8 },
+    });
+    try {
+      const url = openaiUrls(tight.endpoint as string).v1;
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          fetch(`${url}/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ ...chatBody(i), model: 'tiny-llama' }),
+          }).then(async (res) => ({
+            status: res.status,
+            retryAfter: res.headers.get('retry-after'),
+            body: await res.text(),
+          })),
+        ),
+      );
+      const statuses = new Set(results.map((r) => r.status));
+      expect([...statuses].sort()).toEqual([200, 429]);
+      const ok = results.filter((r) => r.status === 200).length;
+      expect(ok).toBeGreaterThanOrEqual(10);
+      for (const r of results.filter((x) => x.status === 429)) {
+        expect(r.retryAfter).toBe('1');
+        expect((JSON.parse(r.body) as { error: { type: string } }).error.type).toBe('rate_limit_error');
+      }
+    } finally {
+      await tight.stop();
+    }
+  });
+});
