@@ -17,6 +17,7 @@ export { mannWhitneyP, type Statistic, summarize } from './measure/stats.ts';
 export { ThroughputMeter, type ThroughputResult } from './measure/throughput.ts';
 export { convert, formatValue } from './measure/units.ts';
 export { generateAllure, loadRun, type RunData, writeReports, writeSiteIndex } from './report/index.ts';
+export { targetUrl } from './run/context.ts';
 export { progress } from './run/progress.ts';
 export { dockerUnavailableReason } from './systems/container-provider.ts';
 export { freePort } from './systems/process-provider.ts';

@@ -29,3 +29,8 @@ export function runContext(): RunContext {
   };
   return cached;
 }
+
+/** The URL given with `--target name=url` (or rig.config.json targets), if any. */
+export function targetUrl(name: string): string | undefined {
+  return runContext().targets[name] ?? process.env[`RIG_TARGET_${name.toUpperCase().replace(/-/g, '_')}`];
+}
