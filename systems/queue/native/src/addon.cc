@@ -63,6 +63,11 @@ class Waiter {
       }
       int st = rq_wait(h_, req.kind, req.seq, req.timeout_ms, req.spin, cancel_);
       if (*cancel_ && st == RQ_OK) st = RQ_CANCELLED;
+      {
+        // free before the callback runs: it may submit the next wait at once
+        std::lock_guard<std::mutex> g(m_);
+        running_ = false;
+      }
       auto *boxed = new int(st);
       napi_status ns = req.tsfn.NonBlockingCall(boxed, [](Napi::Env env, Napi::Function cb, int *value) {
         int v = *value;
@@ -71,8 +76,6 @@ class Waiter {
       });
       if (ns != napi_ok) delete boxed;
       req.tsfn.Release();
-      std::lock_guard<std::mutex> g(m_);
-      running_ = false;
     }
   }
 
@@ -116,6 +119,7 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
                            InstanceMethod("capacity", &NativeQueue::Capacity),
                            InstanceMethod("maxMessage", &NativeQueue::MaxMessage),
                            InstanceMethod("isClosed", &NativeQueue::IsClosed),
+                           InstanceMethod("debugFault", &NativeQueue::DebugFault),
                            StaticMethod("unlink", &NativeQueue::Unlink),
                        });
   }
@@ -353,6 +357,16 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
   Napi::Value IsClosed(const Napi::CallbackInfo &info) {
     if (!Check(info.Env())) return info.Env().Undefined();
     return Napi::Boolean::New(info.Env(), rq_is_closed(h_) != 0);
+  }
+
+  // debugFault(mode, data): fault injection for the crash tests (see rq_debug_fault)
+  Napi::Value DebugFault(const Napi::CallbackInfo &info) {
+    if (!Check(info.Env())) return info.Env().Undefined();
+    uint8_t *d;
+    size_t n;
+    Bytes(info[1], &d, &n);
+    return Napi::Number::New(info.Env(), rq_debug_fault(h_, info[0].As<Napi::Number>().Int32Value(), d,
+                                                         static_cast<uint32_t>(n)));
   }
 
   static Napi::Value Unlink(const Napi::CallbackInfo &info) {

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -586,4 +587,31 @@ const char *rq_status_name(int status) {
                                 "TIMEOUT",  "EXISTS",    "NOT_FOUND", "SYS",   "INVALID",   "CANCELLED"};
   if (status < 0 || status > RQ_CANCELLED) return "UNKNOWN";
   return names[status];
+}
+
+int rq_debug_fault(rq_handle *q, int mode, const void *data, uint32_t len) {
+  rq_header *h = q->hdr;
+  int st = lock_queue(q);
+  if (st != RQ_OK) return st;
+  if (mode == 1) {
+    static const char msg[] = "{\"locked\":true}\n";
+    ssize_t w = write(STDOUT_FILENO, msg, sizeof(msg) - 1);
+    (void)w;
+    for (;;) pause();
+  }
+  if (mode == 2) {
+    rq_state s;
+    load_state(h, &s);
+    st = place(q, &s, data, len);
+    if (st != RQ_OK) {
+      unlock_queue(q);
+      return st;
+    }
+    h->journal = s;
+    __atomic_store_n(&h->journal_valid, 1u, __ATOMIC_SEQ_CST);
+    h->tail = s.tail; /* half-applied: tail moved, count and used not yet */
+    raise(SIGKILL);
+  }
+  unlock_queue(q);
+  return RQ_INVALID;
 }

@@ -91,6 +91,10 @@ uint64_t rq_max_message(rq_handle *h);
 int rq_is_closed(rq_handle *h);
 const char *rq_status_name(int status);
 
+/* Fault injection for tests: 1 = take the lock and sleep forever (kill me while I hold it);
+   2 = put data but die by SIGKILL half-way through applying the journaled state. */
+int rq_debug_fault(rq_handle *h, int mode, const void *data, uint32_t len);
+
 #ifdef __cplusplus
 }
 #endif

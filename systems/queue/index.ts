@@ -1,0 +1,16 @@
+// Public surface of the shared-memory queue (systems/queue): see README.md.
+
+export {
+  isQueueError,
+  MessageTooLarge,
+  QUEUE_ERROR_CODES,
+  QueueClosed,
+  QueueCorrupt,
+  QueueEmpty,
+  QueueError,
+  type QueueErrorCode,
+  QueueFull,
+} from './errors.ts';
+export { ADDON_PATH, listSegments, SEGMENT_PREFIX, SHM_DIR, segmentPath } from './src/native.ts';
+export type { CreateOptions, HandleOptions, SyncWaitOptions, WaitOptions } from './src/options.ts';
+export { Queue, type QueueStats } from './src/queue.ts';

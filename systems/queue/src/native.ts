@@ -1,0 +1,97 @@
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { errorFromStatus, QueueError } from '../errors.ts';
+
+/** The addon's handle class (native/src/addon.cc). Negative returns are -status. */
+export interface NativeQueue {
+  put(data: Uint8Array): number;
+  putBatch(data: Uint8Array, lens: Uint32Array, n: number): number;
+  get(target: Uint8Array): number;
+  getBatch(target: Uint8Array, lens: Uint32Array, max: number): number;
+  getSync(target: Uint8Array, timeoutMs: number, spin: number): number;
+  putSync(data: Uint8Array, timeoutMs: number, spin: number): number;
+  needed(): number;
+  seq(kind: number): number;
+  waitAsync(kind: number, seq: number, timeoutMs: number, spin: number, cb: (status: number) => void): void;
+  shutdown(): number;
+  close(): void;
+  stats(): NativeStats;
+  count(): number;
+  capacity(): number;
+  maxMessage(): number;
+  isClosed(): boolean;
+  debugFault(mode: number, data: Uint8Array): number;
+}
+
+export interface NativeStats {
+  capacity: number;
+  maxMessage: number;
+  count: number;
+  usedBytes: number;
+  payloadBytes: number;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  highWaterBytes: number;
+  recoveries: number;
+  closed: boolean;
+}
+
+interface NativeModule {
+  NativeQueue: {
+    new (mode: 0, name: string, capacity: number, maxMessage: number): NativeQueue;
+    new (mode: 1, name: string): NativeQueue;
+    unlink(name: string): number;
+  };
+  layoutVersion: number;
+}
+
+export const ADDON_PATH = path.resolve(
+  import.meta.dirname,
+  '..',
+  'native',
+  'build',
+  'Release',
+  'rig_queue.node',
+);
+export const SHM_DIR = '/dev/shm';
+export const SEGMENT_PREFIX = 'rig-q-';
+
+let loaded: NativeModule | undefined;
+
+/** The addon, loaded once; QUEUE_NATIVE_UNAVAILABLE when it was not built. */
+export function native(): NativeModule {
+  if (!loaded) {
+    try {
+      loaded = createRequire(import.meta.url)(ADDON_PATH) as NativeModule;
+    } catch (error) {
+      throw new QueueError('QUEUE_NATIVE_UNAVAILABLE', `cannot load ${ADDON_PATH}`, { cause: error });
+    }
+  }
+  return loaded;
+}
+
+/** Calls into the addon, turning a thrown native error into the typed queue error. */
+export function callNative<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    const status = (error as { rqStatus?: unknown }).rqStatus;
+    if (typeof status === 'number') throw errorFromStatus(status, what, (error as Error).message);
+    throw error;
+  }
+}
+
+/** Path of a queue's segment: /dev/shm/rig-q-<name>. */
+export function segmentPath(name: string): string {
+  return path.join(SHM_DIR, SEGMENT_PREFIX + name);
+}
+
+/** Names of the rig queue segments present in /dev/shm (for leak checks). */
+export function listSegments(): string[] {
+  return readdirSync(SHM_DIR)
+    .filter((f) => f.startsWith(SEGMENT_PREFIX))
+    .map((f) => f.slice(SEGMENT_PREFIX.length));
+}

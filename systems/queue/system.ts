@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { defineSystem } from '../../harness/index.ts';
+import * as queue from './index.ts';
+
+/** What `startSystem('queue')` hands a suite: the module plus a factory whose queues stop() destroys. */
+export interface QueueSystemApi {
+  /** The public module (Queue, errors, listSegments...). */
+  readonly module: typeof queue;
+  /** A fresh uniquely named queue, destroyed when the system stops. */
+  create<T = unknown>(options?: queue.CreateOptions): queue.Queue<T>;
+  /** Names this start created (so children can open them). */
+  readonly names: readonly string[];
+}
+
+export default defineSystem<QueueSystemApi>({
+  name: 'queue',
+  description: 'shared-memory MPMC ring-buffer queue: C core + Node-API addon + TypeScript API',
+  defaultProvider: 'inprocess',
+  inprocess: {
+    async start() {
+      const prefix = `sys-${process.pid}-${randomBytes(3).toString('hex')}-`;
+      const names: string[] = [];
+      const handles: queue.Queue<unknown>[] = [];
+      const api: QueueSystemApi = {
+        module: queue,
+        names,
+        create<T>(options?: queue.CreateOptions) {
+          const name = `${prefix}${names.length + 1}`;
+          const q = queue.Queue.create<T>(name, options);
+          names.push(name);
+          handles.push(q as queue.Queue<unknown>);
+          return q;
+        },
+      };
+      return {
+        api,
+        async stop() {
+          for (const h of handles.splice(0)) h.close();
+          for (const name of names.splice(0)) queue.Queue.unlink(name);
+        },
+      };
+    },
+  },
+});
