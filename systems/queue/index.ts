@@ -13,4 +13,13 @@ export {
 } from './errors.ts';
 export { ADDON_PATH, listSegments, SEGMENT_PREFIX, SHM_DIR, segmentPath } from './src/native.ts';
 export type { CreateOptions, HandleOptions, SyncWaitOptions, WaitOptions } from './src/options.ts';
+export {
+  PEER_SCRIPT,
+  type Peer,
+  type PeerExit,
+  type PeerOptions,
+  type PeerRole,
+  spawnPeer,
+} from './src/peers.ts';
 export { Queue, type QueueStats } from './src/queue.ts';
+export type { QueueSystemApi } from './system.ts';

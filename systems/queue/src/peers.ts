@@ -1,0 +1,90 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** The peer process script (tools/peer.ts): producer, consumer, echo, flood and drain loops. */
+export const PEER_SCRIPT = path.resolve(import.meta.dirname, '..', 'tools', 'peer.ts');
+
+export type PeerRole = 'produce' | 'consume' | 'echo' | 'flood' | 'drain';
+
+export interface PeerOptions {
+  name: string;
+  reply?: string;
+  id?: number;
+  count?: number;
+  size?: number;
+  batch?: number;
+  spin?: number;
+  durationMs?: number;
+  bucketMs?: number;
+  /** Append-only binary log: acknowledged puts (u32 seq) or received messages (u32 id, u32 seq). */
+  log?: string;
+}
+
+export interface PeerExit<R> {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  /** The peer's JSON result; undefined when it was killed or failed. */
+  result: R | undefined;
+}
+
+export interface Peer<R = unknown> {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly role: PeerRole;
+  readonly exited: Promise<PeerExit<R>>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+const tsxLoader = import.meta.resolve('tsx');
+
+/** Starts a peer process (node --import tsx tools/peer.ts <role> ...). */
+export function spawnPeer<R = unknown>(role: PeerRole, options: PeerOptions): Peer<R> {
+  const out = path.join(tmpdir(), `rig-queue-peer-${process.pid}-${randomBytes(4).toString('hex')}.json`);
+  const flags: Record<string, string | number | undefined> = {
+    name: options.name,
+    reply: options.reply,
+    id: options.id,
+    count: options.count,
+    size: options.size,
+    batch: options.batch,
+    spin: options.spin,
+    'duration-ms': options.durationMs,
+    'bucket-ms': options.bucketMs,
+    log: options.log,
+    out,
+  };
+  const argv: string[] = [role];
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) argv.push(`--${k}`, String(v));
+  const child = spawn(process.execPath, ['--import', tsxLoader, PEER_SCRIPT, ...argv], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr = (stderr + d).slice(-20_000);
+  });
+  const exited = new Promise<PeerExit<R>>((resolve) => {
+    child.on('exit', (code, signal) => {
+      let result: R | undefined;
+      try {
+        result = JSON.parse(readFileSync(out, 'utf8')) as R;
+      } catch {
+        result = undefined;
+      }
+      rmSync(out, { force: true });
+      resolve({ code, signal, stderr, result });
+    });
+  });
+  return {
+    child,
+    pid: child.pid ?? -1,
+    role,
+    exited,
+    kill: (signal: NodeJS.Signals = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+  };
+}

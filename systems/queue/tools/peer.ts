@@ -1,0 +1,173 @@
+// A queue peer process: the producer, consumer and echo loops that the producer-consumer, fault
+// and benchmark suites run in separate processes. `node --import tsx peer.ts <role> [--options]`.
+// Messages are raw: [u32 producer id][u32 sequence number][padding to --size]. The result (JSON)
+// goes to --out when given.
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { Queue } from '../index.ts';
+
+const ArgsSchema = z
+  .object({
+    role: z.enum(['produce', 'consume', 'echo', 'flood', 'drain']),
+    name: z.string().min(1),
+    reply: z.string().optional(),
+    id: z.coerce.number().int().min(0).default(0),
+    count: z.coerce.number().int().min(0).default(0),
+    size: z.coerce.number().int().min(8).default(64),
+    batch: z.coerce.number().int().min(1).max(4096).default(1),
+    spin: z.coerce.number().int().min(0).default(200),
+    'duration-ms': z.coerce.number().int().min(0).default(0),
+    'bucket-ms': z.coerce.number().int().min(1).default(50),
+    log: z.string().optional(),
+    out: z.string().optional(),
+  })
+  .strict();
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: Object.fromEntries(
+    ['name', 'reply', 'id', 'count', 'size', 'batch', 'spin', 'duration-ms', 'bucket-ms', 'log', 'out'].map(
+      (k) => [k, { type: 'string' as const }],
+    ),
+  ),
+});
+const args = ArgsSchema.parse({ role: positionals[0], ...values });
+
+function isClosed(error: unknown): boolean {
+  return (error as { code?: string }).code === 'QUEUE_CLOSED';
+}
+
+function nowNs(): bigint {
+  return process.hrtime.bigint();
+}
+
+/** produce: `count` numbered messages, blocking while full; each acknowledged put is logged (u32). */
+function produce(): unknown {
+  const q = Queue.open<Buffer>(args.name, { mode: 'raw', spin: args.spin });
+  const log = args.log ? openSync(args.log, 'a') : undefined;
+  const msg = Buffer.alloc(args.size);
+  msg.writeUInt32LE(args.id, 0);
+  const ack = Buffer.alloc(4);
+  let sent = 0;
+  try {
+    for (; sent < args.count; sent++) {
+      msg.writeUInt32LE(sent, 4);
+      q.putSync(msg);
+      if (log !== undefined) {
+        ack.writeUInt32LE(sent, 0);
+        writeSync(log, ack);
+      }
+    }
+  } catch (error) {
+    if (!isClosed(error)) throw error;
+  }
+  if (log !== undefined) closeSync(log);
+  q.close();
+  return { sent };
+}
+
+/** consume: gets until shutdown+drained; logs every message (u32 id, u32 seq) as it arrives. */
+function consume(): unknown {
+  const q = Queue.open<Buffer>(args.name, { mode: 'raw', spin: args.spin });
+  const log = args.log ? openSync(args.log, 'a') : undefined;
+  const target = Buffer.alloc(Math.max(args.size, q.maxMessageBytes));
+  let got = 0;
+  const seen: number[] = [];
+  for (;;) {
+    try {
+      q.getIntoSync(target);
+    } catch (error) {
+      if (isClosed(error)) break;
+      throw error;
+    }
+    got++;
+    if (log !== undefined) writeSync(log, target, 0, 8);
+    else seen.push(target.readUInt32LE(0), target.readUInt32LE(4));
+  }
+  if (log !== undefined) closeSync(log);
+  q.close();
+  return { got, seen };
+}
+
+/** echo: returns every message of --name on --reply until shutdown (the far end of a ping-pong). */
+function echo(): unknown {
+  const q = Queue.open<Buffer>(args.name, { mode: 'raw', spin: args.spin });
+  const r = Queue.open<Buffer>(args.reply ?? '', { mode: 'raw', spin: args.spin });
+  const target = Buffer.alloc(q.maxMessageBytes);
+  let n = 0;
+  for (;;) {
+    let len: number;
+    try {
+      len = q.getIntoSync(target);
+    } catch (error) {
+      if (isClosed(error)) break;
+      throw error;
+    }
+    r.putSync(target.subarray(0, len));
+    n++;
+  }
+  q.close();
+  r.close();
+  return { echoed: n };
+}
+
+/** flood: puts --size messages in batches of --batch for --duration-ms (or --count), blocking while full. */
+function flood(): unknown {
+  const q = Queue.open<Buffer>(args.name, { mode: 'raw', spin: args.spin });
+  const data = Buffer.alloc(args.size * args.batch, 0x5a);
+  const lens = new Uint32Array(args.batch).fill(args.size);
+  const one = data.subarray(0, args.size);
+  const end = nowNs() + BigInt(args['duration-ms']) * 1_000_000n;
+  let sent = 0;
+  try {
+    while (args.count ? sent < args.count : nowNs() < end) {
+      const n = q.putManyFrom(data, lens);
+      if (n > 0) sent += n;
+      else {
+        q.putSync(one); // full: wait for room (spin, then futex)
+        sent++;
+      }
+    }
+  } catch (error) {
+    if (!isClosed(error)) throw error;
+  }
+  q.close();
+  return { sent };
+}
+
+/** drain: gets in batches until shutdown; counts messages per --bucket-ms on the shared monotonic clock. */
+function drain(): unknown {
+  const q = Queue.open<Buffer>(args.name, { mode: 'raw', spin: args.spin });
+  const target = Buffer.alloc(Math.max(q.maxMessageBytes, args.size * args.batch));
+  const lens = new Uint32Array(args.batch);
+  const bucketNs = BigInt(args['bucket-ms']) * 1_000_000n;
+  const start = nowNs();
+  const buckets: number[] = [];
+  let got = 0;
+  let bytes = 0;
+  for (;;) {
+    let n: number;
+    try {
+      n = q.getManyInto(target, lens);
+      if (n === 0) {
+        lens[0] = q.getIntoSync(target);
+        n = 1;
+      }
+    } catch (error) {
+      if (isClosed(error)) break;
+      throw error;
+    }
+    got += n;
+    for (let i = 0; i < n; i++) bytes += lens[i]!;
+    const b = Number((nowNs() - start) / bucketNs);
+    while (buckets.length <= b) buckets.push(0);
+    buckets[b]! += n;
+  }
+  q.close();
+  return { got, bytes, startNs: start.toString(), bucketMs: args['bucket-ms'], buckets };
+}
+
+const roles = { produce, consume, echo, flood, drain } as const;
+const result = roles[args.role]();
+if (args.out) writeFileSync(args.out, JSON.stringify(result));
