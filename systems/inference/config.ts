@@ -51,7 +51,7 @@ export const InferenceConfigSchema = z
       .default(512),
     gpu: z.enum(GPU_CHOICES).default('cpu'),
     /** openai-proxy (and vllm/mlx): the upstream base URL, e.g. http://127.0.0.1:8001/v1. */
-    upstreamUrl: z.url().optional(),
+    upstreamUrl: z.url({ protocol: /^https?$/ }).optional(),
     upstreamApiKey: z.string().optional(),
     /** Dummy engine: delay between tokens, to make streaming observable. */
     dummyTokenDelayMs: z.number().min(0).max(10_000).default(0),

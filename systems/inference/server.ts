@@ -1,5 +1,6 @@
 // Builds the fastify app around an engine and starts it: listen first (so /health says 503 while
 // the model loads), then load the engine in the background.
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Admission } from './admission.ts';
 import { type InferenceConfig, type InferenceConfigInput, loadConfig } from './config.ts';
@@ -40,6 +41,35 @@ const ROUTES: Record<string, string[]> = {
   '/v1/system/status': ['GET', 'HEAD'],
   '/metrics': ['GET', 'HEAD'],
 };
+
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/** Reads and discards the rest of a request body; false when it was too long or too slow. */
+function drain(raw: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<boolean> {
+  if (raw.complete || raw.readableEnded) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      raw.off('data', onData);
+      raw.off('end', onEnd);
+      raw.off('error', onError);
+      resolve(ok);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onError = () => finish(false);
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    raw.on('data', onData);
+    raw.on('end', onEnd);
+    raw.on('error', onError);
+    raw.resume();
+  });
+}
 
 function toInferenceError(err: FastifyError | Error): InferenceError {
   if (err instanceof InferenceError) return err;
@@ -88,11 +118,16 @@ export async function createGateway(
     bodyLimit: config.bodyLimit,
     forceCloseConnections: true,
   });
-  app.setErrorHandler((err, req, reply) => {
+  app.setErrorHandler(async (err, req, reply) => {
     const e = toInferenceError(err as Error);
     if (e.retryAfterS !== undefined) reply.header('retry-after', String(e.retryAfterS));
     if (e.status >= 500) req.log.error({ err }, e.message);
-    reply.code(e.status).send(e.toWire());
+    // fastify refuses an oversize body before reading it; answering then would reset the socket
+    // under a client that is still uploading (EPIPE, no response). Drain first, within limits.
+    if (e.code === 'INFERENCE_BODY_TOO_LARGE' && !(await drain(req.raw, DRAIN_MAX_BYTES, DRAIN_TIMEOUT_MS))) {
+      reply.header('connection', 'close');
+    }
+    return reply.code(e.status).send(e.toWire());
   });
   app.setNotFoundHandler((req, reply) => {
     const pathname = req.url.split('?')[0] ?? req.url;
