@@ -1,7 +1,8 @@
 import { formatValue } from '../measure/units.ts';
 import type { GateResult, Verdict } from './evaluate.ts';
 
-const LABEL: Record<Verdict['state'], string> = {
+/** How each verdict reads in tables and reports. */
+export const VERDICT_LABEL: Record<Verdict['state'], string> = {
   pass: 'pass',
   improved: 'improved',
   regressed: 'REGRESSED',
@@ -29,7 +30,7 @@ export function formatVerdictTable(
     const now = v.now ? formatValue(v.now.value, v.now.unit) : '-';
     const change =
       v.change === undefined ? '-' : `${v.change >= 0 ? '+' : ''}${(v.change * 100).toFixed(1)}%`;
-    return `${cell(v.id, 44)} ${cell(base, 12)} ${cell(now, 12)} ${cell(change, 8)} ${cell(LABEL[v.state], 11)} ${v.why}`;
+    return `${cell(v.id, 44)} ${cell(base, 12)} ${cell(now, 12)} ${cell(change, 8)} ${cell(VERDICT_LABEL[v.state], 11)} ${v.why}`;
   });
   const s = result.summary;
   const footer = `gate: ${s.pass} pass, ${s.improved} improved, ${s.regressed} regressed, ${s.breach} breach, ${s.invalid} no verdict, ${s.missing} missing, ${s.new} recorded without a rule -> exit ${result.exitCode}`;

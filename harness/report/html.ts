@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Verdict } from '../gate/evaluate.ts';
+import { VERDICT_LABEL } from '../gate/table.ts';
 import type { Figure } from '../measure/figure.ts';
 import { formatValue } from '../measure/units.ts';
 import type { RunData } from './run-data.ts';
@@ -18,15 +19,7 @@ function chartLibrary(): string {
   return readFileSync(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
 }
 
-const STATE_LABEL: Record<string, string> = {
-  pass: 'pass',
-  improved: 'improved',
-  regressed: 'REGRESSED',
-  breach: 'BREACH',
-  invalid: 'no verdict',
-  new: 'recorded',
-  missing: 'missing',
-};
+const STATE_LABEL: Record<string, string> = VERDICT_LABEL;
 
 function ciText(f: Figure): string {
   if (!f.stats || f.stats.ciMethod === 'none') return '';

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { SuiteCategory } from '../config/profile.ts';
+import { SUITE_CATEGORIES, type SuiteCategory } from '../config/profile.ts';
 
 function walk(dir: string, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;
@@ -67,18 +67,7 @@ export function selectFiles(
   return { files: selected, categories: [...categories] };
 }
 
-const CATEGORY_NAMES = new Set([
-  'unit',
-  'stress',
-  'latency',
-  'load',
-  'producer-consumer',
-  'openai-compat',
-  'cross-platform',
-  'fault',
-  'bench',
-  'e2e',
-]);
+const CATEGORY_NAMES = new Set<string>(SUITE_CATEGORIES);
 function isCategory(s: string): boolean {
   return CATEGORY_NAMES.has(s);
 }
