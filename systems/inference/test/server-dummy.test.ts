@@ -272,3 +272,23 @@ describe('gateway while loading', () => {
     }
   });
 });
+
+describe('gateway request timeout', () => {
+  it('aborts a generation past requestTimeoutMs: 408 in one piece, an error event in a stream', async () => {
+    const s = await startGateway({ engine: 'dummy', requestTimeoutMs: 60, dummyTokenDelayMs: 20 });
+    try {
+      const res = await postJson(`${s.url}/v1/chat/completions`, chat({ max_tokens: 100 }));
+      expect(res.status).toBe(408);
+      expect(((await res.json()) as Wire).error.code).toBe('inference_request_timeout');
+      const events = await sseEvents(
+        await postJson(`${s.url}/v1/chat/completions`, chat({ max_tokens: 100, stream: true })),
+      );
+      expect(events.at(-1)).toBe('[DONE]');
+      const last = JSON.parse(events.at(-2) ?? '{}') as Wire;
+      expect(last.error.code).toBe('inference_request_timeout');
+      expect(s.gw.state.admission.stats().busy).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+});
