@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AsyncStateStore, type FsmSnapshot, initialSnapshot, isGap, nextSnapshot } from '../index.ts';
 
@@ -44,13 +45,13 @@ describe('concurrent compareAndSet', () => {
     expect(conflicts).toBeGreaterThan(0); // the windows did overlap
     expect(store.version).toBe(1 + total);
     expect(store.get().contextData.counter).toBe(String(total));
-    for (const s of successes) expect(s.next.version).toBe(s.expected + 1);
+    for (const s of successes) assert.equal(s.next.version, s.expected + 1);
     // Every acknowledged write is in the watcher's stream, in version order, with no gaps.
     const seen: string[] = [];
     let version = 1;
     for (let e = watcher.poll(); e !== undefined; e = watcher.poll()) {
       if (isGap(e)) throw new Error('gap in an unbounded-enough queue');
-      expect(e.version).toBe(++version);
+      assert.equal(e.version, ++version);
       seen.push(e.reason);
     }
     expect(new Set(seen)).toEqual(new Set(successes.map((s) => s.next.reason)));

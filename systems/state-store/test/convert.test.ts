@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -28,9 +29,9 @@ describe('protobuf converter', () => {
       fc.property(snapshotArb, (input) => {
         const s = parseSnapshot(input);
         const back = fromProto(toProto(s));
-        expect(back).toStrictEqual(s);
-        expect(isTrustedSnapshot(back)).toBe(true);
-        expect(Object.hasOwn(input, 'history')).toBe(back.history !== undefined);
+        assert.deepEqual(back, s);
+        assert.ok(isTrustedSnapshot(back));
+        assert.equal(Object.hasOwn(input, 'history'), back.history !== undefined);
       }),
       { numRuns: 500 },
     );
@@ -54,10 +55,10 @@ describe('JSON dict converter', () => {
       fc.property(snapshotArb, (input) => {
         const s = parseSnapshot(input);
         const dict = toJsonDict(s);
-        expect(typeof dict.version).toBe('string');
-        expect(typeof dict.timestamp).toBe('string');
-        expect(fromJsonDict(dict)).toStrictEqual(s);
-        expect(fromJsonDict(JSON.parse(JSON.stringify(dict)))).toStrictEqual(s);
+        assert.equal(typeof dict.version, 'string');
+        assert.equal(typeof dict.timestamp, 'string');
+        assert.deepEqual(fromJsonDict(dict), s);
+        assert.deepEqual(fromJsonDict(JSON.parse(JSON.stringify(dict))), s);
       }),
       { numRuns: 500 },
     );

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
@@ -36,6 +37,7 @@ function writeMany(store: AsyncStateStore, n: number): Promise<void> {
 }
 
 /**
+ * (node:assert inside loops: allure-vitest turns every expect() into a report step.)
  * The subscriber contract on a received stream: versions strictly increase; every gap counts
  * exactly the versions between its neighbours; received + missed covers every version.
  */
@@ -43,16 +45,16 @@ function checkStream(events: StoreEvent[], firstVersion: number, lastVersion: nu
   let expected = firstVersion;
   for (const e of events) {
     if (isGap(e)) {
-      expect(e.missed).toBeGreaterThan(0);
-      expect(e.afterVersion).toBe(expected - 1);
-      if (e.nextVersion !== undefined) expect(e.missed).toBe(e.nextVersion - e.afterVersion - 1);
+      assert.ok(e.missed > 0);
+      assert.equal(e.afterVersion, expected - 1);
+      if (e.nextVersion !== undefined) assert.equal(e.missed, e.nextVersion - e.afterVersion - 1);
       expected += e.missed;
     } else {
-      expect(e.version).toBe(expected);
+      assert.equal(e.version, expected);
       expected++;
     }
   }
-  expect(expected - 1).toBe(lastVersion);
+  assert.equal(expected - 1, lastVersion);
 }
 
 function drain(sub: Subscription): StoreEvent[] {
@@ -106,7 +108,7 @@ describe('subscriptions', () => {
               for (let i = 0; i < o.write; i++) {
                 s = nextSnapshot(s, s.state === 'IDLE' ? 'ACTIVE' : 'IDLE', 'p');
                 void store.set(s);
-                expect(sub.queued).toBeLessThanOrEqual(queueSize);
+                assert.ok(sub.queued <= queueSize);
               }
             } else {
               for (let i = 0; i < o.read; i++) {
@@ -118,7 +120,7 @@ describe('subscriptions', () => {
           events.push(...drain(sub));
           checkStream(events, first, store.version);
           const m = sub.metrics;
-          expect(m.delivered + m.dropped).toBe(store.version - first + 1);
+          assert.equal(m.delivered + m.dropped, store.version - first + 1);
           void store.close();
         },
       ),
@@ -181,7 +183,7 @@ describe('subscriptions', () => {
     for (let i = 0; i < 20_000; i++) {
       s = nextSnapshot(s, s.state === 'IDLE' ? 'ACTIVE' : 'IDLE', 'x');
       await store.set(s); // resolves although `stalled` never reads
-      expect(stalled.queued).toBeLessThanOrEqual(8);
+      assert.ok(stalled.queued <= 8);
     }
     await consumer;
     expect(received).toBe(20_001);
