@@ -19,6 +19,9 @@ export interface PeerOptions {
   spin?: number;
   durationMs?: number;
   bucketMs?: number;
+  /** produce: sleep pauseMs after every pauseEvery messages (paces traffic for fault injection). */
+  pauseEvery?: number;
+  pauseMs?: number;
   /** Append-only binary log: acknowledged puts (u32 seq) or received messages (u32 id, u32 seq). */
   log?: string;
 }
@@ -36,6 +39,8 @@ export interface Peer<R = unknown> {
   readonly pid: number;
   readonly role: PeerRole;
   readonly exited: Promise<PeerExit<R>>;
+  /** Resolves once the peer opened the queue and entered its loop; rejects if it exits first. */
+  readonly ready: Promise<void>;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -54,14 +59,27 @@ export function spawnPeer<R = unknown>(role: PeerRole, options: PeerOptions): Pe
     spin: options.spin,
     'duration-ms': options.durationMs,
     'bucket-ms': options.bucketMs,
+    'pause-every': options.pauseEvery,
+    'pause-ms': options.pauseMs,
     log: options.log,
     out,
   };
   const argv: string[] = [role];
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) argv.push(`--${k}`, String(v));
   const child = spawn(process.execPath, ['--import', tsxLoader, PEER_SCRIPT, ...argv], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const ready = new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+      if (out.includes('"ready":true')) resolve();
+    });
+    child.on('exit', (code, signal) =>
+      reject(new Error(`peer ${role} exited (${code ?? signal}) before it was ready`)),
+    );
+  });
+  ready.catch(() => {}); // observed through `exited` when nobody awaits it
   let stderr = '';
   child.stderr?.on('data', (d) => {
     stderr = (stderr + d).slice(-20_000);
@@ -83,6 +101,7 @@ export function spawnPeer<R = unknown>(role: PeerRole, options: PeerOptions): Pe
     pid: child.pid ?? -1,
     role,
     exited,
+    ready,
     kill: (signal: NodeJS.Signals = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },

@@ -19,6 +19,8 @@ const ArgsSchema = z
     spin: z.coerce.number().int().min(0).default(200),
     'duration-ms': z.coerce.number().int().min(0).default(0),
     'bucket-ms': z.coerce.number().int().min(1).default(50),
+    'pause-every': z.coerce.number().int().min(0).default(0),
+    'pause-ms': z.coerce.number().min(0).default(0),
     log: z.string().optional(),
     out: z.string().optional(),
   })
@@ -27,12 +29,29 @@ const ArgsSchema = z
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: Object.fromEntries(
-    ['name', 'reply', 'id', 'count', 'size', 'batch', 'spin', 'duration-ms', 'bucket-ms', 'log', 'out'].map(
-      (k) => [k, { type: 'string' as const }],
-    ),
+    [
+      'name',
+      'reply',
+      'id',
+      'count',
+      'size',
+      'batch',
+      'spin',
+      'duration-ms',
+      'bucket-ms',
+      'pause-every',
+      'pause-ms',
+      'log',
+      'out',
+    ].map((k) => [k, { type: 'string' as const }]),
   ),
 });
 const args = ArgsSchema.parse({ role: positionals[0], ...values });
+
+/** Tells the parent (spawnPeer's `ready`) that the queue is open and the loop starts. */
+function ready(): void {
+  writeSync(1, '{"ready":true}\n');
+}
 
 function isClosed(error: unknown): boolean {
   return (error as { code?: string }).code === 'QUEUE_CLOSED';
@@ -42,6 +61,8 @@ function nowNs(): bigint {
   return process.hrtime.bigint();
 }
 
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
 /** produce: `count` numbered messages, blocking while full; each acknowledged put is logged (u32). */
 function produce(): unknown {
   const q = Queue.open<Buffer>(args.name, { mode: 'raw', spin: args.spin });
@@ -50,6 +71,7 @@ function produce(): unknown {
   msg.writeUInt32LE(args.id, 0);
   const ack = Buffer.alloc(4);
   let sent = 0;
+  ready();
   try {
     for (; sent < args.count; sent++) {
       msg.writeUInt32LE(sent, 4);
@@ -58,6 +80,8 @@ function produce(): unknown {
         ack.writeUInt32LE(sent, 0);
         writeSync(log, ack);
       }
+      if (args['pause-every'] && sent % args['pause-every'] === 0)
+        Atomics.wait(sleeper, 0, 0, args['pause-ms']);
     }
   } catch (error) {
     if (!isClosed(error)) throw error;
@@ -74,6 +98,7 @@ function consume(): unknown {
   const target = Buffer.alloc(Math.max(args.size, q.maxMessageBytes));
   let got = 0;
   const seen: number[] = [];
+  ready();
   for (;;) {
     try {
       q.getIntoSync(target);
@@ -96,6 +121,7 @@ function echo(): unknown {
   const r = Queue.open<Buffer>(args.reply ?? '', { mode: 'raw', spin: args.spin });
   const target = Buffer.alloc(q.maxMessageBytes);
   let n = 0;
+  ready();
   for (;;) {
     let len: number;
     try {
@@ -118,6 +144,7 @@ function flood(): unknown {
   const data = Buffer.alloc(args.size * args.batch, 0x5a);
   const lens = new Uint32Array(args.batch).fill(args.size);
   const one = data.subarray(0, args.size);
+  ready();
   const end = nowNs() + BigInt(args['duration-ms']) * 1_000_000n;
   let sent = 0;
   try {
@@ -142,6 +169,7 @@ function drain(): unknown {
   const target = Buffer.alloc(Math.max(q.maxMessageBytes, args.size * args.batch));
   const lens = new Uint32Array(args.batch);
   const bucketNs = BigInt(args['bucket-ms']) * 1_000_000n;
+  ready();
   const start = nowNs();
   const buckets: number[] = [];
   let got = 0;
