@@ -127,7 +127,10 @@ describe('queue under SIGKILL', () => {
         const p = log[i]!;
         const seq = log[i + 1]!;
         let set = delivered.get(p);
-        if (!set) delivered.set(p, (set = new Set()));
+        if (!set) {
+          set = new Set();
+          delivered.set(p, set);
+        }
         if (set.has(seq)) duplicates.push(`producer ${p} #${seq}`);
         set.add(seq);
         deliveredCount++;
