@@ -128,7 +128,8 @@ describe('inference latency', () => {
       direct = new LlamaCppEngine({
         modelPath: await ensureTinyModel(),
         modelId: 'direct',
-        slots: 1,
+        // The same context shape as the gateway under test (4 sequences), so only the gateway differs.
+        slots: 4,
         threads: defaultThreads(),
         contextSize: 512,
         gpu: 'cpu',

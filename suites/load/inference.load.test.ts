@@ -204,6 +204,10 @@ describe('inference load', () => {
     it('autocannon: /health and /v1/models of the gateway, bare fastify /health as reference', async () => {
       expect(bareUrl).toMatch(/^http:/);
       const durationMs = profile().durationMs;
+      // Unrecorded warm-up of both servers (JIT, connection pools), then the measured windows.
+      for (const url of [`${bareUrl}/health`, `${root}/health`, `${v1}/models`]) {
+        await httpLoad({ url, connections: 10, durationMs: Math.max(200, profile().warmupMs) });
+      }
       const ref = await httpLoad({ url: `${bareUrl}/health`, connections: 10, durationMs });
       const health = await httpLoad({ url: `${root}/health`, connections: 10, durationMs });
       const models = await httpLoad({ url: `${v1}/models`, connections: 10, durationMs });
