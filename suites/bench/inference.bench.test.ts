@@ -1,0 +1,104 @@
+// Inference benchmark matrix (bench/nightly profiles only): output tokens/s, TTFT and E2E of the
+// gateway on the generated model across slots (sequences of the one llama.cpp context) x client
+// concurrency, and across llama.cpp thread counts. Each gateway runs as its own child process.
+import { describe, expect, it } from 'vitest';
+import {
+  closedLoop,
+  LatencyRecorder,
+  profile,
+  recordFigure,
+  recordLatency,
+  recordLoad,
+  type StartedSystem,
+  startSystem,
+} from '../../harness/index.ts';
+import { openaiUrls, timedStream } from '../../systems/inference/index.ts';
+
+const MAX_TOKENS = 32;
+
+async function withGateway<T>(options: Record<string, unknown>, fn: (v1: string) => Promise<T>): Promise<T> {
+  const sys: StartedSystem = await startSystem('inference', {
+    provider: 'process',
+    options: { engine: 'llama_cpp', queueLimit: 4096, ...options },
+  });
+  try {
+    return await fn(openaiUrls(sys.endpoint as string).v1);
+  } finally {
+    await sys.stop();
+  }
+}
+
+async function measure(
+  v1: string,
+  prefix: string,
+  concurrency: number,
+  method: string,
+  count = Math.max(profile().minSamples, profile().count(concurrency * 8)),
+): Promise<void> {
+  const ttft = new LatencyRecorder({ unit: 'ms' });
+  let tokens = 0;
+  let seq = 0;
+  const r = await closedLoop({
+    concurrency,
+    count,
+    unit: 'ms',
+    label: prefix,
+    op: async () => {
+      const i = seq++;
+      const t = await timedStream(v1, {
+        model: 'tiny-llama',
+        messages: [{ role: 'user', content: `Benchmark request ${i}.` }],
+        max_tokens: MAX_TOKENS,
+        temperature: 1,
+        seed: i,
+      });
+      if (!t.ok) throw new Error(t.error ?? `HTTP ${t.status}`);
+      if (t.ttftMs !== undefined) ttft.record(Math.round(t.ttftMs * 1e6));
+      tokens += t.outputTokens;
+    },
+  });
+  expect(r.errorSamples).toEqual([]);
+  await recordLoad(`${prefix}.e2e`, r, { method, unit: 'req/s' });
+  await recordLatency(`${prefix}.ttft`, ttft, { method: `${method}; TTFT` });
+  await recordFigure({
+    id: `${prefix}.output_rate`,
+    value: tokens / (r.throughput.elapsedMs / 1000),
+    unit: 'tok/s',
+    better: 'higher',
+    n: r.completed,
+    method: `${method}; output tokens over the run`,
+    ...(r.valid ? {} : { valid: false, invalidReason: r.invalidReason ?? 'invalid run' }),
+  });
+}
+
+describe('inference benchmark matrix', () => {
+  for (const slots of [1, 2, 4, 8]) {
+    it(`slots ${slots} x concurrency 1, 4, 16, 64`, async () => {
+      await withGateway({ slots }, async (v1) => {
+        for (const concurrency of [1, 4, 16, 64]) {
+          await measure(
+            v1,
+            `inference.bench.slots${slots}.c${concurrency}`,
+            concurrency,
+            `closed loop, ${concurrency} clients, gateway with ${slots} slots, streaming chat max_tokens ${MAX_TOKENS}`,
+          );
+        }
+      });
+    });
+  }
+
+  for (const threads of [1, 2]) {
+    it(`llama.cpp threads ${threads} (slots 4, concurrency 16)`, async () => {
+      await withGateway({ slots: 4, threads }, (v1) =>
+        measure(
+          v1,
+          `inference.bench.threads${threads}.c16`,
+          16,
+          `closed loop, 16 clients, 4 slots, ${threads} llama.cpp threads, streaming chat max_tokens ${MAX_TOKENS}`,
+          // Few requests: with 2 threads on a 2-core machine llama.cpp can drop to tens of tok/s.
+          profile().count(10),
+        ),
+      );
+    });
+  }
+});
