@@ -10,6 +10,8 @@ import { waitForOk } from './wait.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const serveBin = path.join(here, 'bin', 'serve.ts');
+// tsx's loader by absolute URL, so the child starts whatever its working directory is.
+const tsxLoader = import.meta.resolve('tsx');
 
 /** Start options (`startSystem('inference', { options })`): any InferenceConfig field. */
 function configFrom(options: Record<string, unknown>): InferenceConfigInput {
@@ -51,7 +53,7 @@ export default defineSystem<Gateway>({
         const name = ENV_OF[k];
         if (name && v !== undefined) env[name] = String(v);
       }
-      const args = ['--import', 'tsx', serveBin];
+      const args = ['--import', tsxLoader, serveBin];
       // Without a model path the generated tiny model serves (the bin generates it if missing).
       if (!config.modelPath && env.INFERENCE_ENGINE === 'llama_cpp') args.push('--tiny-model');
       return { file: process.execPath, args, env };

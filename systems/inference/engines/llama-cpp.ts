@@ -114,9 +114,10 @@ export class LlamaCppEngine implements Engine {
           );
         }
       }
-      const repeatPenalty: false | { presencePenalty: number; frequencyPenalty: number } =
+      // OpenAI's penalties are additive only: no multiplicative repeat penalty (penalty 1).
+      const repeatPenalty: false | { penalty: number; presencePenalty: number; frequencyPenalty: number } =
         p.presencePenalty || p.frequencyPenalty
-          ? { presencePenalty: p.presencePenalty ?? 0, frequencyPenalty: p.frequencyPenalty ?? 0 }
+          ? { penalty: 1, presencePenalty: p.presencePenalty ?? 0, frequencyPenalty: p.frequencyPenalty ?? 0 }
           : false;
       const common = {
         maxTokens: p.maxTokens,
