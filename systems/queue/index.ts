@@ -1,5 +1,6 @@
 // Public surface of the shared-memory queue (systems/queue): see README.md.
 
+export * as bench from './bench/index.ts';
 export {
   isQueueError,
   MessageTooLarge,

@@ -1,0 +1,81 @@
+// Smoke-sized queue figures: cross-process 64 B throughput and round-trip latency (spinning and
+// sleeping waiters), each with worker_threads postMessage measured in the same run as reference.
+import { describe, expect, it } from 'vitest';
+import {
+  LatencyRecorder,
+  profile,
+  recordLatency,
+  recordThroughput,
+  summarize,
+  type ThroughputResult,
+} from '../../harness/index.ts';
+import { bench, listSegments } from '../../systems/queue/index.ts';
+
+function toThroughput(s: bench.RateSample): ThroughputResult {
+  const seconds = s.elapsedMs / 1000;
+  const rates = s.buckets.map((n) => n / (s.bucketMs / 1000));
+  return {
+    count: s.count,
+    bytes: s.bytes,
+    elapsedMs: s.elapsedMs,
+    rate: s.count / seconds,
+    byteRate: s.bytes / seconds,
+    series: rates.map((r, i): [number, number] => [i * s.bucketMs, r]),
+    stats: summarize(rates, { statistic: 'mean', resamples: profile().resamples }),
+  };
+}
+
+const window = () => ({ durationMs: profile().durationMs, warmupMs: profile().warmupMs });
+const segmentsBefore = new Set(listSegments());
+
+describe('queue latency (smoke)', () => {
+  it('64 B throughput, 1 producer process x 1 consumer process, vs postMessage', async () => {
+    const ref = toThroughput(await bench.postMessageThroughput({ size: 64, ...window() }));
+    const refFigure = await recordThroughput('queue.ref.postmessage.1x1.64B.rate', ref, {
+      unit: 'msg/s',
+      method:
+        'worker_threads: a worker posts 64 B Uint8Arrays to the main thread (credit flow control), messages counted per 50 ms',
+    });
+    const q = toThroughput(
+      await bench.queueThroughput({ producers: 1, consumers: 1, size: 64, ...window() }),
+    );
+    expect(q.count).toBeGreaterThan(0);
+    await recordThroughput('queue.throughput.1x1.64B.rate', q, {
+      unit: 'msg/s',
+      method:
+        'one flood process puts 64 B raw messages (batches of 64) and one drain process gets them (batches), counted per 50 ms after warm-up',
+      reference: { id: refFigure.id, value: refFigure.value },
+    });
+  });
+
+  it('64 B round trip, spinning and sleeping waiters, vs postMessage', async () => {
+    const count = profile().count(5_000);
+    const ref = new LatencyRecorder({ unit: 'us' });
+    await bench.postMessageRoundTrip({
+      size: 64,
+      count: profile().count(2_000),
+      record: (ns) => ref.record(ns),
+    });
+    await recordLatency('queue.ref.postmessage.roundtrip.64B', ref, {
+      method: 'main thread posts 64 B to a worker that posts it back; one sample per round trip',
+    });
+    for (const [variant, spin] of [
+      ['spin', 1_000_000],
+      ['sleep', 0],
+    ] as const) {
+      const rec = new LatencyRecorder({ unit: 'us' });
+      await bench.queueRoundTrip({ size: 64, count, spin, record: (ns) => rec.record(ns) });
+      expect(rec.n).toBe(count);
+      await recordLatency(`queue.roundtrip.64B.${variant}`, rec, {
+        method: `put on a ping queue, an echo process returns it on a pong queue; both waiters ${
+          spin ? `spin up to ${spin} iterations` : 'sleep on the futex at once'
+        }; one sample per round trip`,
+        referenceRecorder: { prefix: 'queue.ref.postmessage.roundtrip.64B', recorder: ref },
+      });
+    }
+  });
+
+  it('leaves no queue segment behind', () => {
+    expect(listSegments().filter((s) => !segmentsBefore.has(s))).toEqual([]);
+  });
+});

@@ -1,0 +1,114 @@
+// Same-run references for the queue's figures: worker_threads postMessage, a Unix-domain socket
+// to a child process, and a plain memcpy (Buffer.copy) of the same bytes.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { BucketCounter, type RateOptions, type RateSample } from './types.ts';
+
+const CREDIT = 1024;
+
+const FLOOD_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const msg = new Uint8Array(workerData.size);
+let credit = ${CREDIT * 4};
+let stop = false;
+parentPort.on('message', (m) => { if (m === 'stop') { stop = true; parentPort.close(); } else credit += m; });
+function pump() {
+  for (let n = 0; credit > 0 && n < 256; n++, credit--) parentPort.postMessage(msg);
+  if (!stop) setImmediate(pump);
+}
+pump();
+`;
+
+/** worker_threads postMessage: a worker posts `size`-byte Uint8Arrays (credit-based flow control). */
+export async function postMessageThroughput(o: RateOptions): Promise<RateSample> {
+  const counter = new BucketCounter(o.bucketMs ?? 50, o.warmupMs);
+  const worker = new Worker(FLOOD_WORKER, { eval: true, workerData: { size: o.size } });
+  let received = 0;
+  worker.on('message', () => {
+    received++;
+    if (received % CREDIT === 0) {
+      counter.add(CREDIT);
+      worker.postMessage(CREDIT);
+    }
+  });
+  await new Promise((r) => setTimeout(r, o.warmupMs + o.durationMs + (o.bucketMs ?? 50)));
+  worker.postMessage('stop');
+  await worker.terminate();
+  return counter.result(o.size);
+}
+
+const ECHO_WORKER = `
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (m) => { if (m === 'stop') parentPort.close(); else parentPort.postMessage(m); });
+`;
+
+/** worker_threads postMessage ping-pong: one sample per round trip. */
+export async function postMessageRoundTrip(o: { size: number; count: number; record(ns: number): void }) {
+  const worker = new Worker(ECHO_WORKER, { eval: true });
+  const msg = new Uint8Array(o.size);
+  const warmup = Math.min(500, o.count);
+  try {
+    for (let i = 0; i < warmup + o.count; i++) {
+      const start = process.hrtime.bigint();
+      const reply = new Promise((r) => worker.once('message', r));
+      worker.postMessage(msg);
+      await reply;
+      if (i >= warmup) o.record(Number(process.hrtime.bigint() - start));
+    }
+  } finally {
+    await worker.terminate();
+  }
+}
+
+const UDS_WRITER = `
+const net = require('node:net');
+const [sock, size] = [process.argv[1], Number(process.argv[2])];
+const chunk = Buffer.alloc(size * Math.max(1, Math.floor(65536 / size)), 0x5a);
+const s = net.connect(sock, () => { const w = () => { while (s.write(chunk)); }; s.on('drain', w); w(); });
+s.on('error', () => process.exit(0));
+`;
+
+/** A Unix-domain socket from a child process: fixed-size messages written back to back. */
+export async function udsThroughput(o: RateOptions): Promise<RateSample> {
+  const sock = path.join(tmpdir(), `rig-queue-uds-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
+  const counter = new BucketCounter(o.bucketMs ?? 50, o.warmupMs);
+  let pendingBytes = 0;
+  const server = createServer((conn) => {
+    conn.on('data', (d: Buffer) => {
+      pendingBytes += d.length;
+      const messages = Math.floor(pendingBytes / o.size);
+      pendingBytes -= messages * o.size;
+      counter.add(messages);
+    });
+    conn.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(sock, r));
+  const child = spawn(process.execPath, ['-e', UDS_WRITER, sock, String(o.size)], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, o.warmupMs + o.durationMs + (o.bucketMs ?? 50)));
+    return counter.result(o.size);
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => server.close(r));
+    rmSync(sock, { force: true });
+  }
+}
+
+/** A plain memcpy: Buffer.copy of `size` bytes in a loop on this thread. */
+export function memcpyThroughput(o: RateOptions): RateSample {
+  const counter = new BucketCounter(o.bucketMs ?? 50, o.warmupMs);
+  const src = Buffer.alloc(o.size, 0x5a);
+  const dst = Buffer.alloc(o.size);
+  const inner = Math.max(1, Math.floor(65536 / o.size));
+  const end = o.warmupMs + o.durationMs + (o.bucketMs ?? 50);
+  while (counter.elapsedMs() < end) {
+    for (let i = 0; i < inner; i++) src.copy(dst, 0, 0, o.size);
+    counter.add(inner);
+  }
+  return counter.result(o.size);
+}

@@ -1,0 +1,54 @@
+/** A measured window: messages counted per bucket after the warm-up (the suite turns it into a figure). */
+export interface RateSample {
+  /** Messages in the window. */
+  count: number;
+  /** Payload bytes in the window. */
+  bytes: number;
+  elapsedMs: number;
+  bucketMs: number;
+  /** Messages per bucket, in order, warm-up and the ragged last bucket dropped. */
+  buckets: number[];
+}
+
+export interface RateOptions {
+  /** Message size in bytes. */
+  size: number;
+  durationMs: number;
+  warmupMs: number;
+  bucketMs?: number;
+}
+
+/** Counts into fixed buckets of the monotonic clock; the first warmupMs and the last bucket are dropped. */
+export class BucketCounter {
+  private readonly buckets: number[] = [];
+  private readonly startNs = process.hrtime.bigint();
+  private readonly bucketNs: bigint;
+
+  constructor(
+    private readonly bucketMs: number,
+    private readonly warmupMs: number,
+  ) {
+    this.bucketNs = BigInt(bucketMs) * 1_000_000n;
+  }
+
+  add(n: number): void {
+    const b = Number((process.hrtime.bigint() - this.startNs) / this.bucketNs);
+    while (this.buckets.length <= b) this.buckets.push(0);
+    this.buckets[b]! += n;
+  }
+
+  elapsedMs(): number {
+    return Number(process.hrtime.bigint() - this.startNs) / 1e6;
+  }
+
+  result(size: number): RateSample {
+    return fromBuckets(this.buckets, this.bucketMs, this.warmupMs, size);
+  }
+}
+
+export function fromBuckets(all: number[], bucketMs: number, warmupMs: number, size: number): RateSample {
+  const skip = Math.ceil(warmupMs / bucketMs);
+  const buckets = all.slice(skip, Math.max(skip, all.length - 1));
+  const count = buckets.reduce((a, b) => a + b, 0);
+  return { count, bytes: count * size, elapsedMs: buckets.length * bucketMs, bucketMs, buckets };
+}
