@@ -1,7 +1,7 @@
 // Builds the fastify app around an engine and starts it: listen first (so /health says 503 while
 // the model loads), then load the engine in the background.
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type onResponseHookHandler } from 'fastify';
 import { Admission } from './admission.ts';
 import { type InferenceConfig, type InferenceConfigInput, loadConfig } from './config.ts';
 import { createEngine } from './engines/index.ts';
@@ -139,11 +139,19 @@ export async function createGateway(
         )
       : new InferenceError('INFERENCE_ROUTE_NOT_FOUND', `Invalid URL (${req.method} ${pathname})`);
     if (allow) reply.header('allow', allow.join(', '));
+    metrics.requests.inc(['unmatched', String(e.status)]);
     reply.code(e.status).send(e.toWire());
   });
-  app.addHook('onResponse', (req, reply, done) => {
-    metrics.requests.inc([req.routeOptions.url ?? 'unmatched', String(reply.statusCode)]);
-    done();
+  // Count responses per route with a hook bound to each route's URL (cheaper on the hot path than
+  // reading request.routeOptions, which builds an object per call).
+  app.addHook('onRoute', (route) => {
+    const url = route.url;
+    const count: onResponseHookHandler = (_req, reply, done) => {
+      metrics.requests.inc([url, String(reply.statusCode)]);
+      done();
+    };
+    const existing = route.onResponse;
+    route.onResponse = existing ? [...(Array.isArray(existing) ? existing : [existing]), count] : count;
   });
   registerInfoRoutes(app, state, () => platform);
   registerOpenAIRoutes(app, state);
