@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import SummaryReporter from './harness/run/summary-reporter.ts';
 
 // `rig run` sets RIG_RUN_DIR; plain `npx vitest` writes to reports/adhoc.
 const runDir = path.resolve(process.env.RIG_RUN_DIR ?? 'reports/adhoc');
@@ -15,7 +16,7 @@ export default defineConfig({
     reporters: [
       process.env.CI ? 'verbose' : 'default',
       ['junit', { outputFile: path.join(runDir, 'junit.xml') }],
-      ['json', { outputFile: path.join(runDir, 'vitest.json') }],
+      new SummaryReporter({ outputFile: path.join(runDir, 'vitest-summary.json') }),
       ['allure-vitest/reporter', { resultsDir: path.join(runDir, 'allure-results') }],
     ],
     projects: [

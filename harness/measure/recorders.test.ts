@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RigError } from '../errors.ts';
 import { runContext } from '../run/context.ts';
@@ -7,6 +9,9 @@ import { LatencyRecorder } from './latency.ts';
 import { parseFiguresJsonl, recordFigure } from './record.ts';
 import { ResourceSampler } from './resources.ts';
 import { ThroughputMeter } from './throughput.ts';
+
+// Figures of these tests go to a throwaway run, not the run that is testing the harness.
+process.env.RIG_RUN_DIR = mkdtempSync(path.join(os.tmpdir(), 'rig-recorders-'));
 
 describe('LatencyRecorder', () => {
   it('reports percentiles in its unit with bootstrap intervals for small samples', () => {

@@ -43,16 +43,16 @@ function newRunId(profile: Profile, reportsDir: string): string {
 }
 
 function readTests(dir: string): RunMeta['tests'] | undefined {
-  const file = path.join(dir, 'vitest.json');
+  const file = path.join(dir, 'vitest-summary.json');
   if (!existsSync(file)) return undefined;
   try {
-    const j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
-    return {
-      passed: j.numPassedTests ?? 0,
-      failed: j.numFailedTests ?? 0,
-      skipped: (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0),
-      total: j.numTotalTests ?? 0,
+    const j = JSON.parse(readFileSync(file, 'utf8')) as {
+      passed: number;
+      failed: number;
+      skipped: number;
+      total: number;
     };
+    return { passed: j.passed, failed: j.failed, skipped: j.skipped, total: j.total };
   } catch {
     return undefined;
   }

@@ -31,6 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   agent.destroy();
+  server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
 
