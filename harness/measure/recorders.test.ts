@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RigError } from '../errors.ts';
 import { runContext } from '../run/context.ts';
 import { LatencyRecorder } from './latency.ts';
@@ -11,7 +11,9 @@ import { ResourceSampler } from './resources.ts';
 import { ThroughputMeter } from './throughput.ts';
 
 // Figures of these tests go to a throwaway run, not the run that is testing the harness.
-process.env.RIG_RUN_DIR = mkdtempSync(path.join(os.tmpdir(), 'rig-recorders-'));
+const runDir = mkdtempSync(path.join(os.tmpdir(), 'rig-recorders-'));
+process.env.RIG_RUN_DIR = runDir;
+afterAll(() => rmSync(runDir, { recursive: true, force: true }));
 
 describe('LatencyRecorder', () => {
   it('reports percentiles in its unit with bootstrap intervals for small samples', () => {
