@@ -226,6 +226,25 @@ describe('gateway admission control', () => {
   });
 });
 
+describe('gateway client disconnect (non-streaming)', () => {
+  it('aborts the generation and frees the slot when the client goes away before the answer', async () => {
+    const s = await startGateway({ engine: 'dummy', slots: 1, dummyTokenDelayMs: 20 });
+    try {
+      const ac = new AbortController();
+      const pending = postJson(`${s.url}/v1/chat/completions`, chat({ max_tokens: 500 }), {
+        signal: ac.signal,
+      }).catch((e: unknown) => e);
+      await expect.poll(() => s.gw.state.admission.stats().busy, { timeout: 5_000 }).toBe(1);
+      ac.abort();
+      expect(await pending).toBeInstanceOf(Error);
+      // 500 tokens at 20 ms would hold the slot for 10 s; an abort frees it at once.
+      await expect.poll(() => s.gw.state.admission.stats().busy, { timeout: 3_000 }).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('gateway queue timeout', () => {
   it('answers 503 in the OpenAI shape when a request waits past queueTimeoutMs', async () => {
     const s = await startGateway({
