@@ -69,7 +69,7 @@ export class Admission {
       }, this.queueTimeoutMs);
       const onAbort = () => {
         drop();
-        waiter.fail(new Error('client went away while queued'));
+        waiter.fail(new InferenceError('INFERENCE_CLIENT_CLOSED', 'client went away while queued'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const clear = () => {

@@ -75,6 +75,12 @@ export const INFERENCE_ERRORS = {
     type: 'timeout_error',
     description: 'Generation ran past `requestTimeoutMs` and was aborted.',
   },
+  INFERENCE_CLIENT_CLOSED: {
+    status: 499,
+    type: 'invalid_request_error',
+    description:
+      'The client went away while its request waited for a slot; nobody reads this answer (counted as 499).',
+  },
   INFERENCE_MODEL_LOADING: {
     status: 503,
     type: 'unavailable_error',
