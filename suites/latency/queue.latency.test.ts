@@ -1,5 +1,6 @@
 // Smoke-sized queue figures: cross-process 64 B throughput and round-trip latency (spinning and
 // sleeping waiters), each with worker_threads postMessage measured in the same run as reference.
+// Ids are queue.smoke.*, so that they never mix with the bench matrix (the bench profile runs both).
 import { describe, expect, it } from 'vitest';
 import {
   LatencyRecorder,
@@ -31,7 +32,7 @@ const segmentsBefore = new Set(listSegments());
 describe('queue latency (smoke)', () => {
   it('64 B throughput, 1 producer process x 1 consumer process, vs postMessage', async () => {
     const ref = toThroughput(await bench.postMessageThroughput({ size: 64, ...window() }));
-    const refFigure = await recordThroughput('queue.ref.postmessage.1x1.64B.rate', ref, {
+    const refFigure = await recordThroughput('queue.smoke.ref.postmessage.1x1.64B.rate', ref, {
       unit: 'msg/s',
       method:
         'worker_threads: a worker posts 64 B Uint8Arrays to the main thread (credit flow control), messages counted per 50 ms',
@@ -40,7 +41,7 @@ describe('queue latency (smoke)', () => {
       await bench.queueThroughput({ producers: 1, consumers: 1, size: 64, ...window() }),
     );
     expect(q.count).toBeGreaterThan(0);
-    await recordThroughput('queue.throughput.1x1.64B.rate', q, {
+    await recordThroughput('queue.smoke.throughput.1x1.64B.rate', q, {
       unit: 'msg/s',
       method:
         'one flood process puts 64 B raw messages (batches of 64) and one drain process gets them (batches), counted per 50 ms after warm-up',
@@ -49,14 +50,14 @@ describe('queue latency (smoke)', () => {
   });
 
   it('64 B round trip, spinning and sleeping waiters, vs postMessage', async () => {
-    const count = profile().count(5_000);
+    const count = profile().count(2_000);
     const ref = new LatencyRecorder({ unit: 'us' });
     await bench.postMessageRoundTrip({
       size: 64,
       count: profile().count(2_000),
       record: (ns) => ref.record(ns),
     });
-    await recordLatency('queue.ref.postmessage.roundtrip.64B', ref, {
+    await recordLatency('queue.smoke.ref.postmessage.roundtrip.64B', ref, {
       method: 'main thread posts 64 B to a worker that posts it back; one sample per round trip',
     });
     for (const [variant, spin] of [
@@ -66,11 +67,11 @@ describe('queue latency (smoke)', () => {
       const rec = new LatencyRecorder({ unit: 'us' });
       await bench.queueRoundTrip({ size: 64, count, spin, record: (ns) => rec.record(ns) });
       expect(rec.n).toBe(count);
-      await recordLatency(`queue.roundtrip.64B.${variant}`, rec, {
+      await recordLatency(`queue.smoke.roundtrip.64B.${variant}`, rec, {
         method: `put on a ping queue, an echo process returns it on a pong queue; both waiters ${
           spin ? `spin up to ${spin} iterations` : 'sleep on the futex at once'
         }; one sample per round trip`,
-        referenceRecorder: { prefix: 'queue.ref.postmessage.roundtrip.64B', recorder: ref },
+        referenceRecorder: { prefix: 'queue.smoke.ref.postmessage.roundtrip.64B', recorder: ref },
       });
     }
   });

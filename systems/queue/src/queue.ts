@@ -206,7 +206,7 @@ export class Queue<T = unknown> {
     for (;;) {
       const n = this.handle().getSync(this.scratch, o.timeout ?? -1, o.spin ?? this.spin);
       if (n >= 0) return this.fromScratch(n);
-      if (-n === Status.BUF_SMALL) this.growScratch();
+      if (-n === Status.BUF_SMALL) this.growScratch(this.handle().needed());
       else throw errorFromStatus(-n, `getSync ${this.name}`);
     }
   }

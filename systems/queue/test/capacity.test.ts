@@ -65,6 +65,17 @@ describe('capacity management', () => {
     expect(back).toEqual(tiny);
   });
 
+  it('messages larger than the initial 64 KiB scratch buffer come through every get path', async () => {
+    const q = queues.create<string>({ capacityBytes: 1 << 20 });
+    const big = 'z'.repeat(300_000);
+    q.putNowait(big);
+    expect(q.getSync({ timeout: 1000 })).toBe(big);
+    await q.put(`${big}!`);
+    expect(await q.get()).toBe(`${big}!`);
+    q.putManyNowait([big, big]);
+    expect(q.getManyNowait(5)).toEqual([big, big]);
+  });
+
   it('putMany waits for room when the batch is larger than the ring', async () => {
     const q = queues.create<number>({ capacityBytes: 256 });
     const values = Array.from({ length: 200 }, (_, i) => i);
