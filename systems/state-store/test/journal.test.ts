@@ -157,16 +157,19 @@ describe('journal', () => {
     expect((await openStore()).version).toBe(1);
   });
 
-  it('fails the store on a journal I/O error instead of acknowledging', async () => {
-    const store = await openStore();
-    // Inject the fault: close the journal's file descriptor underneath the store.
-    const { journal } = store as unknown as { journal: { fd: number } };
-    closeSync(journal.fd);
-    const s = nextSnapshot(store.get(), 'IDLE', 'x');
-    await expect(store.set(s)).rejects.toThrow(/STATE_JOURNAL_IO/);
-    await expect(store.set(nextSnapshot(s, 'ACTIVE', 'y'))).rejects.toThrow(/STATE_JOURNAL_IO/);
-    expect(store.getMetrics().journal?.failed).toBe(true);
-    // The first write was applied in memory before its journal write failed; nothing after it is.
-    expect(store.version).toBe(1);
-  });
+  it.each(['always', 'batch', 'never'] as const)(
+    'fails the store on a journal I/O error (fsync %s)',
+    async (fsync) => {
+      const store = await openStore({ fsync });
+      // Inject the fault: close the journal's file descriptor underneath the store.
+      const { journal } = store as unknown as { journal: { fd: number } };
+      closeSync(journal.fd);
+      const s = nextSnapshot(store.get(), 'IDLE', 'x');
+      await expect(store.set(s)).rejects.toThrow(/STATE_JOURNAL_IO/);
+      await expect(store.set(nextSnapshot(s, 'ACTIVE', 'y'))).rejects.toThrow(/STATE_JOURNAL_IO/);
+      expect(store.getMetrics().journal?.failed).toBe(true);
+      // The first write was applied in memory before its journal write failed; nothing after it is.
+      expect(store.version).toBe(1);
+    },
+  );
 });
