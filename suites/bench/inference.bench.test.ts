@@ -33,7 +33,7 @@ async function measure(
   prefix: string,
   concurrency: number,
   method: string,
-  count = Math.max(profile().minSamples, profile().count(concurrency * 8)),
+  count = Math.max(profile().minSamples, profile().count(concurrency * 2)),
 ): Promise<void> {
   const ttft = new LatencyRecorder({ unit: 'ms' });
   let tokens = 0;
