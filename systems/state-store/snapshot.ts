@@ -13,11 +13,15 @@ import { assertTransition } from './transitions.ts';
 export const DEFAULT_HISTORY_LIMIT = 16;
 
 /**
- * A snapshot that has been validated and deeply frozen. Only this module constructs it, so
- * `instanceof` proves validation: the store's hot path accepts it without parsing again.
- * A spread copy (`{ ...snap }`) is a plain object again and is validated in full.
+ * A snapshot that has been validated and deeply frozen. Only this module constructs it, and its
+ * private brand cannot be copied or faked (not by a spread, not by Object.setPrototypeOf), so the
+ * brand proves validation: the store's hot path accepts it without parsing again.
  */
 class ValidSnapshot implements FsmSnapshot {
+  readonly #validated = true;
+  static isValidated(value: object): boolean {
+    return #validated in value;
+  }
   readonly version: number;
   readonly state: FsmState;
   readonly reason: string;
@@ -50,7 +54,7 @@ class ValidSnapshot implements FsmSnapshot {
 
 /** True when `s` came out of this module (validated and frozen): the store's trusted path. */
 export function isTrustedSnapshot(s: unknown): s is FsmSnapshot {
-  return s instanceof ValidSnapshot;
+  return typeof s === 'object' && s !== null && ValidSnapshot.isValidated(s);
 }
 
 /**
@@ -58,7 +62,7 @@ export function isTrustedSnapshot(s: unknown): s is FsmSnapshot {
  * Throws STATE_INVALID_SNAPSHOT naming every bad field. Trusted snapshots are returned as is.
  */
 export function parseSnapshot(input: unknown): FsmSnapshot {
-  if (input instanceof ValidSnapshot) return input;
+  if (isTrustedSnapshot(input)) return input;
   if (hasProtoKey(input)) {
     throw new StateStoreError(
       'STATE_INVALID_SNAPSHOT',
@@ -144,7 +148,7 @@ export function nextSnapshot(
   reason: string,
   options?: NextSnapshotOptions,
 ): FsmSnapshot {
-  const p = prev instanceof ValidSnapshot ? prev : parseSnapshot(prev);
+  const p = isTrustedSnapshot(prev) ? prev : parseSnapshot(prev);
   assertTransition(p.state, state);
   if (p.version >= Number.MAX_SAFE_INTEGER) {
     throw new StateStoreError('STATE_INVALID_SNAPSHOT', `version ${p.version} cannot grow further`);

@@ -68,6 +68,15 @@ describe('snapshots', () => {
     expect(() => nextSnapshot(initialSnapshot(), 'NOPE' as FsmState, 'x')).toThrow(/not allowed/);
   });
 
+  it('cannot be tricked into trusting a forged snapshot', () => {
+    const proto = Object.getPrototypeOf(initialSnapshot());
+    const forged = Object.setPrototypeOf({ ...initialSnapshot(), version: -5 }, proto);
+    expect(forged instanceof proto.constructor).toBe(true);
+    expect(isTrustedSnapshot(forged)).toBe(false);
+    expect(() => parseSnapshot(forged)).toThrow(/version/);
+    expect(isTrustedSnapshot(Object.create(proto))).toBe(false);
+  });
+
   it('validates plain objects with zod and names the bad fields', () => {
     const good = { ...initialSnapshot() };
     expect(isTrustedSnapshot(good)).toBe(false);
