@@ -102,14 +102,25 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoadResult
     if (waitMs > 2) await new Promise((r) => setTimeout(r, Math.min(waitMs - 1, 50)));
     else await new Promise((r) => setImmediate(r));
   }
+  // Arrivals the schedule held before the end that the loop never reached were missed, too.
+  let scheduled = issued;
+  while (BigInt(Math.round(nextNs)) < endNs) {
+    scheduled++;
+    nextNs += gapNs();
+  }
   const arrivalWindowMs = Number(process.hrtime.bigint() - t0) / 1e6;
   await Promise.all(pending);
   const throughput = meter.stop();
   const completed = latency.n;
-  const achievedRate = (issued - dropped) / (arrivalWindowMs / 1000);
+  const fired = issued - dropped;
+  const achievedRate = fired / (arrivalWindowMs / 1000);
   const reasons: string[] = [];
-  if (achievedRate < MIN_ACHIEVED_SHARE * rate) {
-    reasons.push(`achieved ${achievedRate.toFixed(1)}/s is below 95% of the target ${rate}/s`);
+  // Judged against the arrivals the schedule actually held: with Poisson arrivals a short window
+  // holds more or fewer than rate x window by chance alone.
+  if (fired < MIN_ACHIEVED_SHARE * scheduled) {
+    reasons.push(
+      `achieved ${achievedRate.toFixed(1)}/s is below 95% of the target ${rate}/s (${fired} of ${scheduled} scheduled arrivals sent)`,
+    );
   }
   const lagP95 = lag.stats('p95').p95;
   const lagLimitMs = Math.max(2, 2000 / rate);

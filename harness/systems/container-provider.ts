@@ -30,6 +30,7 @@ export async function startContainer(
     await cleanup();
     throw new RigError('RIG_DOCKER_UNAVAILABLE', `system ${name} (container ${provider.image}): ${reason}`);
   }
+  await provider.setup?.();
   const { GenericContainer } = await import('testcontainers');
   let builder = new GenericContainer(provider.image).withExposedPorts(provider.port);
   if (provider.command) builder = builder.withCommand(provider.command);

@@ -38,10 +38,11 @@ export async function startProcess(
   cleanup: () => Promise<void>,
 ): Promise<StartedSystem> {
   const port = await freePort();
-  const { file, args, env } = provider.command({ ...ctx, port });
+  const { file, args, env, cwd } = await provider.command({ ...ctx, port });
   const logs = new LogBuffer();
   const child = execa(file, args, {
     env: { ...process.env, ...env },
+    ...(cwd ? { cwd } : {}),
     reject: false,
     detached: true,
     cleanup: true,

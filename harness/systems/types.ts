@@ -36,14 +36,19 @@ export interface InprocessProvider<Api> {
   start(ctx: StartContext): Promise<{ api?: Api; endpoint?: string; stop(): Promise<void> }>;
 }
 
+export interface ProcessCommand {
+  file: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** Working directory; default the current one. */
+  cwd?: string;
+}
+
 /** How to run a system as a child process. */
 export interface ProcessProvider {
   /** argv; `{port}` is replaced by a free port the harness chose, `{tmp}` by the temp dir. */
-  command: (ctx: StartContext & { port: number }) => {
-    file: string;
-    args: string[];
-    env?: Record<string, string>;
-  };
+  /** The command for a free port the harness chose; may prepare files first (async). */
+  command: (ctx: StartContext & { port: number }) => ProcessCommand | Promise<ProcessCommand>;
   /** Readiness; default: HTTP 200 on `/` of the endpoint. */
   wait?: WaitStrategy;
   /** Endpoint template; default `http://127.0.0.1:{port}`. */
@@ -54,6 +59,8 @@ export interface ProcessProvider {
 
 /** How to run a system (or a peer server) as a container through testcontainers. */
 export interface ContainerProvider {
+  /** Runs before the container starts (e.g. generate a model file to bind-mount). */
+  setup?: () => Promise<void>;
   image: string;
   port: number;
   command?: string[];
