@@ -1,5 +1,5 @@
-// SIGKILL producers and consumers of one shared-memory queue at random moments while traffic
-// flows. The survivors (and replacements) finish; every acknowledged put is delivered exactly
+// SIGKILL producers, consumers and lock holders of one shared-memory queue at random moments
+// while traffic flows. The survivors (and replacements) finish; every acknowledged put is delivered exactly
 // once, except messages a killed consumer had taken but not yet logged (counted and reported).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,7 +44,7 @@ function readU32s(file: string): Uint32Array {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('queue under SIGKILL', () => {
-  it(`survives ${profile().kills} kills of producers and consumers; acknowledged puts are delivered exactly once`, async () => {
+  it(`survives ${profile().kills} kills of producers, consumers and lock holders; acknowledged puts are delivered exactly once`, async () => {
     const api = system().api!;
     const q = api.create({ capacityBytes: 32 * 1024 });
     const seed = Number(process.env.RIG_SEED ?? Date.now() % 1_000_000);
@@ -61,7 +61,7 @@ describe('queue under SIGKILL', () => {
         count: 1_000_000_000, // runs until shutdown() or its kill
         size: 48,
         spin: 50,
-        pauseEvery: 300,
+        pauseEvery: 100,
         pauseMs: 1,
         log: path.join(dir, `p${id}.ack`),
       });
@@ -86,10 +86,26 @@ describe('queue under SIGKILL', () => {
 
     const killedProducers = new Set<number>();
     let consumerKills = 0;
+    let lockHolderKills = 0;
+    const kinds = ['producer', 'consumer', 'lock-holder'] as const;
     for (let k = 0; k < profile().kills; k++) {
       await sleep(20 + rand() * 250); // a random moment while traffic flows
-      const killProducer = rand() < 0.5;
-      const pool = killProducer ? producers : consumers;
+      const kind = kinds[k % kinds.length]!;
+      if (kind === 'lock-holder') {
+        // a peer that dies while it holds the queue's lock: the next locker must repair the state
+        const holder = spawnPeer('hold-lock', { name: q.name });
+        live.add(holder);
+        await holder.ready;
+        await sleep(rand() * 50); // everybody else now blocks on the lock
+        holder.kill('SIGKILL');
+        const exit = await holder.exited;
+        live.delete(holder);
+        expect(exit.signal, `lock holder: ${exit.stderr}`).toBe('SIGKILL');
+        lockHolderKills++;
+        progress(`queue crash: kill ${k + 1}/${profile().kills} (lock holder)`);
+        continue;
+      }
+      const pool = kind === 'producer' ? producers : consumers;
       const ids = [...pool.keys()];
       const id = ids[Math.floor(rand() * ids.length)]!;
       const victim = pool.get(id)!;
@@ -98,7 +114,7 @@ describe('queue under SIGKILL', () => {
       live.delete(victim);
       pool.delete(id);
       expect(exit.signal, `${victim.role} ${id} was killed, not exited: ${exit.stderr}`).toBe('SIGKILL');
-      if (killProducer) {
+      if (kind === 'producer') {
         killedProducers.add(id);
         await startProducer();
       } else {
@@ -117,8 +133,8 @@ describe('queue under SIGKILL', () => {
     }
     expect(q.qsize()).toBe(0);
 
-    // every message delivered at most once
-    const delivered = new Map<number, Set<number>>();
+    // every message delivered at most once (delivery counts per producer, indexed by sequence number)
+    const delivered = new Map<number, Uint8Array>();
     const duplicates: string[] = [];
     let deliveredCount = 0;
     for (let c = 0; c < nextConsumer; c++) {
@@ -126,13 +142,15 @@ describe('queue under SIGKILL', () => {
       for (let i = 0; i + 1 < log.length; i += 2) {
         const p = log[i]!;
         const seq = log[i + 1]!;
-        let set = delivered.get(p);
-        if (!set) {
-          set = new Set();
-          delivered.set(p, set);
+        let counts = delivered.get(p) ?? new Uint8Array(1024);
+        if (seq >= counts.length) {
+          const grown = new Uint8Array(Math.max(seq + 1, counts.length * 2));
+          grown.set(counts);
+          counts = grown;
         }
-        if (set.has(seq)) duplicates.push(`producer ${p} #${seq}`);
-        set.add(seq);
+        delivered.set(p, counts);
+        if (counts[seq]! > 0 && duplicates.length < 20) duplicates.push(`producer ${p} #${seq}`);
+        counts[seq] = Math.min(255, counts[seq]! + 1);
         deliveredCount++;
       }
     }
@@ -144,11 +162,14 @@ describe('queue under SIGKILL', () => {
     for (let p = 0; p < nextProducer; p++) {
       const acks = readU32s(path.join(dir, `p${p}.ack`));
       acked += acks.length;
-      const got = delivered.get(p) ?? new Set<number>();
-      for (const seq of acks) if (!got.has(seq)) lost++;
-      const ackedSet = new Set(acks);
+      const counts = delivered.get(p) ?? new Uint8Array(0);
+      const ackedFlags = new Uint8Array(Math.max(counts.length, acks.length + 1));
+      for (const seq of acks) {
+        if (seq < ackedFlags.length) ackedFlags[seq] = 1;
+        if (!(counts[seq]! > 0)) lost++;
+      }
       let extra = 0;
-      for (const seq of got) if (!ackedSet.has(seq)) extra++;
+      for (let seq = 0; seq < counts.length; seq++) if (counts[seq]! > 0 && !ackedFlags[seq]) extra++;
       // only a killed producer may have a put that landed before its acknowledgement was logged
       expect(extra, `producer ${p}: deliveries without acknowledgement`).toBeLessThanOrEqual(
         killedProducers.has(p) ? 1 : 0,
@@ -159,6 +180,7 @@ describe('queue under SIGKILL', () => {
     expect(acked).toBeGreaterThan(0);
     const stats = q.stats();
     expect(stats.messagesOut).toBe(stats.messagesIn);
+    expect(stats.recoveries).toBeGreaterThanOrEqual(lockHolderKills);
 
     const labels = {
       seed: String(seed),
@@ -189,7 +211,7 @@ describe('queue under SIGKILL', () => {
       unit: 'recoveries',
       better: 'lower',
       n: profile().kills,
-      method: 'times a caller found the robust mutex owner dead (EOWNERDEAD) and repaired the state',
+      method: `times a caller found the robust mutex owner dead (EOWNERDEAD) and repaired the state; ${lockHolderKills} peers were killed while holding the lock`,
       labels,
     });
   });

@@ -7,7 +7,7 @@ import path from 'node:path';
 /** The peer process script (tools/peer.ts): producer, consumer, echo, flood and drain loops. */
 export const PEER_SCRIPT = path.resolve(import.meta.dirname, '..', 'tools', 'peer.ts');
 
-export type PeerRole = 'produce' | 'consume' | 'echo' | 'flood' | 'drain';
+export type PeerRole = 'produce' | 'consume' | 'echo' | 'flood' | 'drain' | 'hold-lock';
 
 export interface PeerOptions {
   name: string;
@@ -73,7 +73,8 @@ export function spawnPeer<R = unknown>(role: PeerRole, options: PeerOptions): Pe
     let out = '';
     child.stdout?.on('data', (d) => {
       out += d;
-      if (out.includes('"ready":true')) resolve();
+      // a hold-lock peer is "ready" once it holds the queue's lock
+      if (out.includes('"ready":true') || out.includes('"locked":true')) resolve();
     });
     child.on('exit', (code, signal) =>
       reject(new Error(`peer ${role} exited (${code ?? signal}) before it was ready`)),

@@ -9,7 +9,7 @@ import { Queue } from '../index.ts';
 
 const ArgsSchema = z
   .object({
-    role: z.enum(['produce', 'consume', 'echo', 'flood', 'drain']),
+    role: z.enum(['produce', 'consume', 'echo', 'flood', 'drain', 'hold-lock']),
     name: z.string().min(1),
     reply: z.string().optional(),
     id: z.coerce.number().int().min(0).default(0),
@@ -196,6 +196,12 @@ function drain(): unknown {
   return { got, bytes, startNs: start.toString(), bucketMs: args['bucket-ms'], buckets };
 }
 
-const roles = { produce, consume, echo, flood, drain } as const;
+/** hold-lock: takes the queue's lock and sleeps (the C side prints {"locked":true}); for SIGKILL tests. */
+function holdLock(): unknown {
+  const q = Queue.open(args.name);
+  return q.injectFault('hold-lock');
+}
+
+const roles = { produce, consume, echo, flood, drain, 'hold-lock': holdLock } as const;
 const result = roles[args.role]();
 if (args.out) writeFileSync(args.out, JSON.stringify(result));
