@@ -46,7 +46,6 @@ export interface ProcessCommand {
 
 /** How to run a system as a child process. */
 export interface ProcessProvider {
-  /** argv; `{port}` is replaced by a free port the harness chose, `{tmp}` by the temp dir. */
   /** The command for a free port the harness chose; may prepare files first (async). */
   command: (ctx: StartContext & { port: number }) => ProcessCommand | Promise<ProcessCommand>;
   /** Readiness; default: HTTP 200 on `/` of the endpoint. */
