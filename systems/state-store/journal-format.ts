@@ -115,13 +115,32 @@ export function scanJournal(bytes: Buffer, onCorruption: 'error' | 'truncate' = 
   return { last, records, validBytes, droppedBytes: size - validBytes, dropReason };
 }
 
-function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Atomically replace the journal with the header plus `lastRecord`: write a temp file, fsync it,
+ * rename it over the journal, fsync the directory. A crash at any point leaves either the old
+ * journal or the new one.
+ */
+export function rewriteJournal(file: string, lastRecord: Buffer | undefined): void {
+  const tmp = `${file}.compact-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, JOURNAL_HEADER);
+    if (lastRecord) writeSync(fd, lastRecord);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  fsyncDir(path.dirname(file));
 }
 
 /**
@@ -150,17 +169,7 @@ export function recoverJournal(
   const result = scanJournal(bytes, options.onCorruption ?? 'error');
   try {
     if (result.validBytes < JOURNAL_HEADER.length || (options.compact !== false && result.records > 1)) {
-      const tmp = `${file}.compact-${process.pid}`;
-      const fd = openSync(tmp, 'w');
-      try {
-        writeSync(fd, JOURNAL_HEADER);
-        if (result.last) writeSync(fd, encodeRecord(result.last));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, file);
-      fsyncDir(path.dirname(file));
+      rewriteJournal(file, result.last ? encodeRecord(result.last) : undefined);
     } else if (result.droppedBytes > 0) {
       truncateSync(file, result.validBytes);
     }

@@ -1,6 +1,6 @@
-import { close, fdatasync, openSync, writeSync, writev } from 'node:fs';
+import { close, closeSync, fdatasync, fstatSync, openSync, writeSync, writev } from 'node:fs';
 import { StateStoreError } from './errors.ts';
-import { encodeRecord } from './journal-format.ts';
+import { encodeRecord, rewriteJournal } from './journal-format.ts';
 import type { FsmSnapshot } from './schema.ts';
 
 /**
@@ -23,7 +23,10 @@ interface Waiter {
 
 /** Appends framed records with group commit: while one write is in flight, the next batch gathers. */
 export class JournalWriter {
-  private readonly fd: number;
+  private fd: number;
+  /** Bytes in the file now; past maxBytes the journal is compacted to its last record. */
+  private size = 0;
+  private lastFrame: Buffer | undefined;
   private pending: Buffer[] = [];
   private waiters: Waiter[] = [];
   private flushing = false;
@@ -34,14 +37,17 @@ export class JournalWriter {
   failure: StateStoreError | undefined;
   appended = 0;
   syncs = 0;
+  compactions = 0;
 
   constructor(
     readonly file: string,
     readonly policy: FsyncPolicy,
     readonly fsyncIntervalMs: number,
+    readonly maxBytes: number = Number.POSITIVE_INFINITY,
   ) {
     try {
       this.fd = openSync(file, 'a');
+      this.size = fstatSync(this.fd).size;
     } catch (error) {
       throw new StateStoreError(
         'STATE_JOURNAL_IO',
@@ -61,6 +67,7 @@ export class JournalWriter {
   append(snapshot: FsmSnapshot): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     const frame = encodeRecord(snapshot);
+    this.lastFrame = frame;
     if (this.policy !== 'always' && !this.flushing) return this.appendNow(frame);
     return new Promise<void>((resolve, reject) => {
       this.pending.push(frame);
@@ -80,11 +87,16 @@ export class JournalWriter {
     }
     this.appended++;
     this.dirty = true;
+    this.size += frame.length;
+    if (this.size > this.maxBytes) this.compact();
+    if (this.failure) return Promise.reject(this.failure);
     return ACKED;
   }
 
   private flush(): void {
     if (this.pending.length === 0) {
+      // Nothing in flight: the one moment a compaction cannot race a write.
+      if (this.size > this.maxBytes && !this.failure) this.compact();
       this.flushing = false;
       this.idle?.();
       return;
@@ -111,10 +123,28 @@ export class JournalWriter {
     });
   }
 
+  /**
+   * Replace the journal with its last record (atomic rename) and continue on the new file.
+   * Called only with no write in flight; the last record is the newest written one.
+   */
+  private compact(): void {
+    try {
+      rewriteJournal(this.file, this.lastFrame);
+      closeSync(this.fd);
+      this.fd = openSync(this.file, 'a');
+      this.size = fstatSync(this.fd).size;
+      this.dirty = false;
+      this.compactions++;
+    } catch (error) {
+      this.fail(error as Error, []);
+    }
+  }
+
   private writeAll(frames: Buffer[], done: (error: Error | null) => void): void {
     const total = frames.reduce((n, f) => n + f.length, 0);
     writev(this.fd, frames, (error, written) => {
       if (error) return done(error);
+      this.size += written;
       if (written === total) return done(null);
       // A short write: send the rest.
       const rest = Buffer.concat(frames).subarray(written);

@@ -34,6 +34,12 @@ export const OpenOptionsSchema = StoreOptionsSchema.extend({
   onCorruption: z.enum(['error', 'truncate']).default('error'),
   /** Rewrite the journal to its last record when opening. Default true. */
   compact: z.boolean().default(true),
+  /** Compact a running journal (atomic rewrite to its last record) once it grows past this. Default 64 MiB. */
+  maxJournalBytes: z
+    .number()
+    .int()
+    .min(4096)
+    .default(64 * 1024 * 1024),
 }).strict();
 export type OpenOptions = z.input<typeof OpenOptionsSchema>;
 

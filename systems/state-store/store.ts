@@ -33,7 +33,14 @@ export interface StoreMetrics {
   queue_high_water: number;
   version: number;
   per_subscriber: SubscriptionMetrics[];
-  journal?: { file: string; fsync: string; appended: number; syncs: number; failed: boolean };
+  journal?: {
+    file: string;
+    fsync: string;
+    appended: number;
+    syncs: number;
+    compactions: number;
+    failed: boolean;
+  };
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -82,7 +89,7 @@ export class AsyncStateStore {
       enforceTransitions: o.enforceTransitions,
     });
     store.recovery = recovery;
-    store.journal = new JournalWriter(o.journal, o.fsync, o.fsyncIntervalMs);
+    store.journal = new JournalWriter(o.journal, o.fsync, o.fsyncIntervalMs, o.maxJournalBytes);
     if (recovery.last === undefined) await store.journal.append(store.current);
     return store;
   }
@@ -219,6 +226,7 @@ export class AsyncStateStore {
         fsync: this.journal.policy,
         appended: this.journal.appended,
         syncs: this.journal.syncs,
+        compactions: this.journal.compactions,
         failed: this.journal.failure !== undefined,
       };
     }

@@ -69,6 +69,30 @@ describe('journal', () => {
     },
   );
 
+  it.each(['always', 'batch'] as const)(
+    'compacts a running journal past maxJournalBytes (fsync %s)',
+    async (fsync) => {
+      const store = await openStore({ fsync, maxJournalBytes: 4096 });
+      let s = store.get();
+      for (let round = 0; round < 20; round++) {
+        const acks: Array<Promise<void>> = [];
+        for (let i = 0; i < 25; i++) {
+          s = nextSnapshot(s, s.state === 'IDLE' ? 'ACTIVE' : 'IDLE', 'c', {
+            mergeContext: { v: String(s.version + 1) },
+          });
+          acks.push(store.set(s));
+        }
+        await Promise.all(acks);
+        assert.ok(statSync(file).size < 4096 + 25 * encodeRecord(s).length);
+      }
+      const m = store.getMetrics().journal!;
+      expect(m.compactions).toBeGreaterThan(0);
+      await store.close();
+      const again = await openStore();
+      expect(again.get()).toStrictEqual(s);
+    },
+  );
+
   it('acknowledges concurrent writes with shared fdatasyncs (group commit)', async () => {
     const store = await openStore({ fsync: 'always' });
     let s = store.get();
