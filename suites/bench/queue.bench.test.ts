@@ -5,15 +5,22 @@ import { describe, expect, it } from 'vitest';
 import {
   type Figure,
   LatencyRecorder,
+  microBench,
   profile,
   progress,
+  recordBench,
   recordFigure,
   recordLatency,
   recordThroughput,
   summarize,
   type ThroughputResult,
+  useSystem,
 } from '../../harness/index.ts';
-import { bench, listSegments } from '../../systems/queue/index.ts';
+import { bench, listSegments, type QueueSystemApi } from '../../systems/queue/index.ts';
+
+const system = useSystem<QueueSystemApi>('queue');
+const bench_tasks = (tasks: Record<string, () => unknown>) =>
+  microBench(tasks, { timeMs: profile().durationMs / 5, warmupMs: profile().warmupMs / 5 });
 
 function toThroughput(s: bench.RateSample): ThroughputResult {
   const seconds = s.elapsedMs / 1000;
@@ -173,6 +180,57 @@ describe('queue benchmarks', () => {
       }
     }
   });
+
+  it(
+    'per-call costs in one process: raw, value and batched paths (tinybench)',
+    async () => {
+      const api = system().api!;
+      const raw = api.create<Buffer>({ capacityBytes: 1 << 20, mode: 'raw' });
+      const val = api.create<unknown>({ capacityBytes: 1 << 20 });
+      const small = Buffer.alloc(64, 1);
+      const page = Buffer.alloc(4096, 2);
+      const target = Buffer.alloc(1 << 16);
+      const batch = Buffer.alloc(64 * 64, 3);
+      const lens = new Uint32Array(64).fill(64);
+      const outLens = new Uint32Array(64);
+      const value = { id: 42, name: 'job', tags: ['a', 'b'], at: new Date(0) };
+      let results: Awaited<ReturnType<typeof bench_tasks>>;
+      try {
+        results = await bench_tasks({
+          'raw.64B.put-getInto': () => {
+            raw.putNowait(small);
+            raw.getInto(target);
+          },
+          'raw.4KiB.put-getInto': () => {
+            raw.putNowait(page);
+            raw.getInto(target);
+          },
+          'raw.64B.put-getNowait': () => {
+            raw.putNowait(small);
+            raw.getNowait(); // a new Buffer per message
+          },
+          'raw.64x64B.putManyFrom-getManyInto': () => {
+            raw.putManyFrom(batch, lens);
+            raw.getManyInto(target, outLens);
+          },
+          'value.object.put-get': () => {
+            val.putNowait(value);
+            val.getNowait();
+          },
+        });
+      } finally {
+        raw.destroy();
+        val.destroy();
+      }
+      for (const [name, r] of Object.entries(results)) {
+        await recordBench(`queue.call.${name}`, r, {
+          method: `one put and one get of ${name} on the same queue in this process: the cost of the Node-API crossing, the lock, the copies and (value mode) node:v8 serialisation`,
+        });
+      }
+      expect(Object.keys(results)).toHaveLength(5);
+    },
+    profile().testTimeoutMs,
+  );
 
   it('leaves no queue segment behind', () => {
     expect(listSegments().filter((s) => !segmentsBefore.has(s))).toEqual([]);
