@@ -27,6 +27,8 @@ export class JournalWriter {
   /** Bytes in the file now; past maxBytes the journal is compacted to its last record. */
   private size = 0;
   private lastFrame: Buffer | undefined;
+  /** The 'batch' policy's periodic fdatasync while it runs (the fd must not change under it). */
+  private syncing: Promise<void> | undefined;
   private pending: Buffer[] = [];
   private waiters: Waiter[] = [];
   private flushing = false;
@@ -88,7 +90,8 @@ export class JournalWriter {
     this.appended++;
     this.dirty = true;
     this.size += frame.length;
-    if (this.size > this.maxBytes) this.compact();
+    // Compaction swaps the fd, so it waits for a periodic fdatasync in flight (next append retries).
+    if (this.size > this.maxBytes && !this.syncing) this.compact();
     if (this.failure) return Promise.reject(this.failure);
     return ACKED;
   }
@@ -153,11 +156,15 @@ export class JournalWriter {
   }
 
   private periodicSync(): void {
-    if (!this.dirty || this.failure || this.closed) return;
+    if (!this.dirty || this.failure || this.closed || this.syncing) return;
     this.dirty = false;
-    fdatasync(this.fd, (error) => {
-      if (error) this.fail(error, []);
-      else this.syncs++;
+    this.syncing = new Promise<void>((resolve) => {
+      fdatasync(this.fd, (error) => {
+        this.syncing = undefined;
+        if (error) this.fail(error, []);
+        else this.syncs++;
+        resolve();
+      });
     });
   }
 
@@ -178,6 +185,7 @@ export class JournalWriter {
     this.closed ??= (async () => {
       if (this.timer) clearInterval(this.timer);
       if (this.flushing) await new Promise<void>((resolve) => (this.idle = resolve));
+      if (this.syncing) await this.syncing;
       if (this.policy !== 'never' && this.dirty && !this.failure) {
         await new Promise<void>((resolve) => fdatasync(this.fd, () => resolve()));
       }

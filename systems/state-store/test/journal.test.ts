@@ -93,6 +93,13 @@ describe('journal', () => {
     },
   );
 
+  it('syncs periodically under fsync batch', async () => {
+    const store = await openStore({ fsync: 'batch', fsyncIntervalMs: 5 });
+    await writeN(store, 10);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(store.getMetrics().journal?.syncs).toBeGreaterThan(0);
+  });
+
   it('acknowledges concurrent writes with shared fdatasyncs (group commit)', async () => {
     const store = await openStore({ fsync: 'always' });
     let s = store.get();
