@@ -3,6 +3,7 @@ import {
   appendFileSync,
   closeSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   rmSync,
   statSync,
@@ -192,15 +193,23 @@ describe('journal', () => {
     'fails the store on a journal I/O error (fsync %s)',
     async (fsync) => {
       const store = await openStore({ fsync });
-      // Inject the fault: close the journal's file descriptor underneath the store.
+      // Inject the fault: swap the journal's descriptor for a read-only one on the same file, so
+      // that writes fail with EBADF (and the store's own close() closes only that one).
       const { journal } = store as unknown as { journal: { fd: number } };
       closeSync(journal.fd);
+      journal.fd = openSync(file, 'r');
       const s = nextSnapshot(store.get(), 'IDLE', 'x');
       await expect(store.set(s)).rejects.toThrow(/STATE_JOURNAL_IO/);
       await expect(store.set(nextSnapshot(s, 'ACTIVE', 'y'))).rejects.toThrow(/STATE_JOURNAL_IO/);
       expect(store.getMetrics().journal?.failed).toBe(true);
       // The first write was applied in memory before its journal write failed; nothing after it is.
       expect(store.version).toBe(1);
+      // Recovery: reopening gives the last durable snapshot, and writing works again.
+      await store.close();
+      const reopened = await openStore({ fsync });
+      expect(reopened.version).toBe(0);
+      await writeN(reopened, 2);
+      expect(reopened.getMetrics().journal?.failed).toBe(false);
     },
   );
 });
