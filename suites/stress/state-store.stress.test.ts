@@ -366,8 +366,13 @@ describe('state-store stress', () => {
 
   it('backpressure: stalled subscribers do not slow set() or starve a live one', async () => {
     const window = Math.max(300, profile().durationMs);
+    // Reference: the same live subscriber, no stalled ones (a live delivery has its own cost).
     const baselineStore = await activeStore();
+    const baselineLive = streamCheck(baselineStore.subscribe({ queueSize: 16 }), baselineStore.version);
     const baseline = await writeFor(baselineStore, window);
+    await baselineStore.close();
+    await baselineLive.done;
+    expect(baselineLive.last()).toBe(baselineStore.version);
     const store = await activeStore();
     const stalled = ['drop-oldest', 'drop-newest', 'error'].flatMap((overflow) =>
       Array.from({ length: 4 }, () =>
@@ -385,7 +390,7 @@ describe('state-store stress', () => {
     expect(r.missed).toBe(0);
     expect(r.received).toBe(loaded.count);
     const baseId = 'state-store.stress.backpressure.baseline.throughput';
-    await recordThroughput(baseId, baseline, { method: 'awaited sets, no subscribers (reference)' });
+    await recordThroughput(baseId, baseline, { method: 'awaited sets, one live subscriber (reference)' });
     await recordThroughput('state-store.stress.backpressure.set.throughput', loaded, {
       method: 'awaited sets with 12 stalled subscribers (queueSize 16, all policies) and one live one',
       reference: { id: baseId, value: baseline.rate },
@@ -632,7 +637,13 @@ describe('state-store stress', () => {
 
   it('recovers from subscriber exhaustion', async () => {
     const store = await activeStore();
+    // Reference: one live subscriber before the flood, as after it.
+    const earlySub = store.subscribe({ queueSize: 1024, includeCurrent: false });
+    const early = streamCheck(earlySub, store.version + 1);
     const before = await writeFor(store, Math.max(200, profile().durationMs / 2));
+    earlySub.unsubscribe();
+    await early.done;
+    expect(early.last()).toBe(store.version);
     // 500 subscribers that never read: the 'error' ones overflow and leave, the others cap out.
     const abandoned = Array.from({ length: 500 }, (_, i) =>
       store.subscribe({ queueSize: 32, overflow: i % 2 ? 'error' : 'drop-newest' }),
@@ -654,9 +665,12 @@ describe('state-store stress', () => {
     await fresh.done;
     expect(checkStream(fresh.events, first).received).toBe(after.count);
     const baseId = 'state-store.stress.exhaustion.before.throughput';
-    await recordThroughput(baseId, before, { method: 'awaited sets before the flood (reference)' });
+    await recordThroughput(baseId, before, {
+      method: 'awaited sets, one live subscriber, before the flood (reference)',
+    });
     await recordThroughput('state-store.stress.exhaustion.after.throughput', after, {
-      method: 'awaited sets after 500 abandoned subscribers overflowed and were released',
+      method:
+        'awaited sets, one live subscriber, after 500 abandoned subscribers overflowed and were released',
       reference: { id: baseId, value: before.rate },
     });
   });
