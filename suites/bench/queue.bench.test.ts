@@ -123,6 +123,24 @@ describe('queue benchmarks', () => {
   }
 
   it(
+    'throughput 1x1 at 64 B without batching (one Node-API call per message)',
+    async () => {
+      const r = toThroughput(
+        await bench.queueThroughput({ producers: 1, consumers: 1, size: 64, batch: 1, ...window() }),
+      );
+      expect(r.count).toBeGreaterThan(0);
+      const refsAt = refs.get('64B');
+      await recordThroughput('queue.throughput.1x1.64B.unbatched.rate', r, {
+        unit: 'msg/s',
+        method:
+          'one flood and one drain process moving raw 64 B messages one per Node-API call (putManyFrom/getManyInto of 1), counted per 50 ms after warm-up',
+        ...(refsAt ? { reference: ref(refsAt.postMessage) } : {}),
+      });
+    },
+    profile().testTimeoutMs,
+  );
+
+  it(
     'round trip 64 B: spinning and sleeping waiters, async get, vs postMessage',
     async () => {
       const pm = new LatencyRecorder({ unit: 'us' });
