@@ -5,6 +5,7 @@ import { afterAll, afterEach, expect } from 'vitest';
 import { type CreateOptions, listSegments, Queue } from '../index.ts';
 
 export const CHILD = path.join(import.meta.dirname, 'fixtures', 'child.ts');
+const TSX = import.meta.resolve('tsx');
 
 /**
  * Unique queue names for one test file, destroyed after each test (also on failure), and a
@@ -61,7 +62,7 @@ afterAll(() => {
 /** Runs test/fixtures/child.ts with tsx; resolves when it exits. */
 export function runChild(args: string[], options: { timeoutMs?: number } = {}): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+    const child = spawn(process.execPath, ['--import', TSX, CHILD, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.add(child);
@@ -86,7 +87,7 @@ export function runChild(args: string[], options: { timeoutMs?: number } = {}): 
 /** Starts the child and resolves once its stdout shows `marker`; returns it to kill. */
 export function startChild(args: string[], marker = '"ready":true'): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+    const child = spawn(process.execPath, ['--import', TSX, CHILD, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.add(child);
@@ -103,6 +104,7 @@ export function startChild(args: string[], marker = '"ready":true'): Promise<Chi
 /** Starts test/fixtures/worker.ts in a worker thread (TypeScript through tsx's API). */
 export function startWorker(data: Record<string, unknown>): Worker {
   const file = path.join(import.meta.dirname, 'fixtures', 'worker.ts');
-  const code = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(file)}, ${JSON.stringify(import.meta.url)}))`;
+  const api = import.meta.resolve('tsx/esm/api');
+  const code = `import(${JSON.stringify(api)}).then(({ tsImport }) => tsImport(${JSON.stringify(file)}, ${JSON.stringify(import.meta.url)}))`;
   return new Worker(code, { eval: true, workerData: data });
 }
