@@ -141,7 +141,7 @@ describe.skipIf(!CHROMIUM)('reports open offline in Chromium', () => {
     const { page, refused, errors } = await openOffline(html);
     expect(await page.locator('tbody tr').count()).toBe(3);
     await expect.poll(() => page.locator('tr.s-invalid').count()).toBe(1);
-    expect(await page.locator('tr.s-invalid').innerText()).toContain('load driver saturated');
+    expect(await page.locator('tr.s-invalid').textContent()).toContain('load driver saturated');
     expect(await page.evaluate('typeof window.Chart')).toBe('function');
     // Chart.js sizes and styles every canvas it draws on.
     const drawn = (await page.evaluate(
