@@ -154,9 +154,8 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ runId, dir, html, exitCode, tests: t, gate: gate.summary })}\n`);
   } else {
-    log(
-      `rig: tests ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped; ${run.figures.length} figures; exit ${exitCode}`,
-    );
+    log(`rig: ${run.figures.length} figures; exit ${exitCode}`);
+    log(`tests: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
     log(`rig: HTML report ${path.relative(process.cwd(), html) || html}`);
   }
   return { runId, dir, html, exitCode, tests, gateExit: gate.exitCode };
