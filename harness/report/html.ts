@@ -125,6 +125,17 @@ export function renderRunHtml(run: RunData): string {
 <div class="charts">${systemCharts}</div></section>`;
     })
     .join('\n');
+  const attention = run.figures
+    .map((f) => ({ f, v: verdictById.get(f.id) }))
+    .filter(
+      ({ f, v }) =>
+        v?.state === 'breach' || v?.state === 'regressed' || (!f.valid && (v?.rules.length || v?.baseline)),
+    );
+  const attentionSection = attention.length
+    ? `<section><h2>Needs attention <small>${attention.length} figures: breaches, regressions, judged figures with no verdict</small></h2>
+<table><thead><tr><th>figure / method</th><th>value [95% CI]</th><th>n</th><th>spread</th><th>reference</th><th>baseline</th><th>change</th><th>verdict</th><th>why</th></tr></thead>
+<tbody>${attention.map(({ f, v }) => figureRow(f, v)).join('\n')}</tbody></table></section>`
+    : '';
   const tests = run.meta.tests;
   const summary = Object.entries(counts)
     .map(([k, n]) => `<span class="badge b-${k}">${n} ${esc(STATE_LABEL[k] ?? k)}</span>`)
@@ -142,7 +153,7 @@ section{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:16px 0
 h2{font-size:17px;margin:4px 0 10px}h2 small{color:#57606a;font-weight:400}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #eaeef2;padding:6px 8px;text-align:left;vertical-align:top}
 th{font-size:12px;color:#57606a;font-weight:600}td.num{text-align:right;white-space:nowrap}
-.method,.ci,.why,.spread{font-size:12px;color:#57606a}.spread{min-width:180px}td.why{min-width:200px}
+.method,.ci,.why,.spread{font-size:12px;color:#57606a}.spread{min-width:180px}td.why{min-width:200px}td:first-child{max-width:320px}td:nth-child(5){max-width:170px;overflow-wrap:anywhere;font-size:12px}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;background:#eaeef2}
 .b-pass,.b-improved{background:#dafbe1;color:#1a7f37}.b-breach,.b-regressed{background:#ffebe9;color:#cf222e;font-weight:700}
 .b-invalid,.b-missing{background:#fff8c5;color:#9a6700}.b-new{background:#ddf4ff;color:#0969da}
@@ -160,6 +171,7 @@ tests: ${tests ? `${tests.passed} passed, ${tests.failed} failed, ${tests.skippe
     .join('')}</dl>
 <p class="method">Each figure carries its method, its sample count n and a 95% confidence interval (bootstrap for small samples, exact order-statistic intervals for percentiles of large ones). A figure marked "no verdict" came from an untrustworthy run (driver saturated, rate not achieved, too few samples) and is never counted as a pass.</p></section>
 ${run.rejected.length ? `<section><h2>Rejected figure lines</h2><pre>${esc(run.rejected.join('\n'))}</pre></section>` : ''}
+${attentionSection}
 ${sections || '<section><h2>No figures</h2><p>This run recorded no figures.</p></section>'}
 </main>
 <script>${chartLibrary()}</script>
