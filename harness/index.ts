@@ -13,8 +13,13 @@ export { type FigureMeta, recordLatency, recordThroughput } from './measure/help
 export { LatencyRecorder } from './measure/latency.ts';
 export { recordFigure } from './measure/record.ts';
 export { type ResourceResult, ResourceSampler, recordResources } from './measure/resources.ts';
-export { mannWhitneyP, type Statistic, summarize } from './measure/stats.ts';
-export { ThroughputMeter, type ThroughputResult } from './measure/throughput.ts';
+export { mannWhitneyP, type Statistic, seededRandom, summarize } from './measure/stats.ts';
+export {
+  type CountedWindow,
+  ThroughputMeter,
+  type ThroughputResult,
+  throughputFromCounts,
+} from './measure/throughput.ts';
 export { convert, formatValue } from './measure/units.ts';
 export { generateAllure, loadRun, type RunData, writeReports, writeSiteIndex } from './report/index.ts';
 export { targetUrl } from './run/context.ts';

@@ -50,19 +50,52 @@ export class ThroughputMeter {
     this.stopNs ??= process.hrtime.bigint();
     const elapsedMs = Number(this.stopNs - this.startNs) / 1e6;
     const full = Math.floor(elapsedMs / this.intervalMs);
-    const perSecond = 1000 / this.intervalMs;
-    const series: Array<[number, number]> = [];
-    for (let i = 0; i < full; i++) series.push([i * this.intervalMs, (this.buckets[i] ?? 0) * perSecond]);
-    const rate = elapsedMs > 0 ? (this.count * 1000) / elapsedMs : 0;
-    const stats = series.length >= 2 ? summarize(series.map(([, v]) => v)) : summarize([rate]);
-    return {
+    const buckets = Array.from({ length: full }, (_, i) => this.buckets[i] ?? 0);
+    return throughputFromCounts({
       count: this.count,
       bytes: this.bytes,
       elapsedMs,
-      rate,
-      byteRate: elapsedMs > 0 ? (this.bytes * 1000) / elapsedMs : 0,
-      series,
-      stats,
-    };
+      intervalMs: this.intervalMs,
+      buckets,
+    });
   }
+}
+
+export interface CountedWindow {
+  count: number;
+  bytes: number;
+  elapsedMs: number;
+  /** Width of each bucket, ms. */
+  intervalMs: number;
+  /** Operations counted in each complete interval, in order. */
+  buckets: number[];
+}
+
+/**
+ * A rate from counts taken elsewhere (a child process, a worker, a native loop) in fixed
+ * intervals: the same result a ThroughputMeter gives, with the spread over intervals.
+ */
+export function throughputFromCounts(
+  w: CountedWindow,
+  options: { resamples?: number } = {},
+): ThroughputResult {
+  const perSecond = 1000 / w.intervalMs;
+  const series = w.buckets.map((n, i): [number, number] => [i * w.intervalMs, n * perSecond]);
+  const rate = w.elapsedMs > 0 ? (w.count * 1000) / w.elapsedMs : 0;
+  const stats =
+    series.length >= 2
+      ? summarize(
+          series.map(([, v]) => v),
+          { statistic: 'mean', ...(options.resamples ? { resamples: options.resamples } : {}) },
+        )
+      : summarize([rate]);
+  return {
+    count: w.count,
+    bytes: w.bytes,
+    elapsedMs: w.elapsedMs,
+    rate,
+    byteRate: w.elapsedMs > 0 ? (w.bytes * 1000) / w.elapsedMs : 0,
+    series,
+    stats,
+  };
 }

@@ -12,8 +12,8 @@ import {
   recordFigure,
   recordLatency,
   recordThroughput,
-  summarize,
   type ThroughputResult,
+  throughputFromCounts,
   useSystem,
 } from '../../harness/index.ts';
 import { bench, listSegments, type QueueSystemApi } from '../../systems/queue/index.ts';
@@ -22,18 +22,12 @@ const system = useSystem<QueueSystemApi>('queue');
 const bench_tasks = (tasks: Record<string, () => unknown>) =>
   microBench(tasks, { timeMs: profile().durationMs / 5, warmupMs: profile().warmupMs / 5 });
 
+/** The queue's bench counts in its own processes; the harness turns the counts into a rate. */
 function toThroughput(s: bench.RateSample): ThroughputResult {
-  const seconds = s.elapsedMs / 1000;
-  const rates = s.buckets.map((n) => n / (s.bucketMs / 1000));
-  return {
-    count: s.count,
-    bytes: s.bytes,
-    elapsedMs: s.elapsedMs,
-    rate: s.count / seconds,
-    byteRate: s.bytes / seconds,
-    series: rates.map((r, i): [number, number] => [i * s.bucketMs, r]),
-    stats: summarize(rates, { statistic: 'mean', resamples: profile().resamples }),
-  };
+  return throughputFromCounts(
+    { count: s.count, bytes: s.bytes, elapsedMs: s.elapsedMs, intervalMs: s.bucketMs, buckets: s.buckets },
+    { resamples: profile().resamples },
+  );
 }
 
 const ref = (f: Figure) => ({ id: f.id, value: f.value });

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { profile, progress, recordFigure, useSystem } from '../../harness/index.ts';
+import { profile, progress, recordFigure, seededRandom, useSystem } from '../../harness/index.ts';
 import { type Peer, type QueueSystemApi, spawnPeer } from '../../systems/queue/index.ts';
 
 const system = useSystem<QueueSystemApi>('queue');
@@ -17,18 +17,6 @@ afterEach(() => {
   live.clear();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** mulberry32: a seeded generator, so a failing run can be replayed with its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function readU32s(file: string): Uint32Array {
   let buf: Buffer;
@@ -48,7 +36,7 @@ describe('queue under SIGKILL', () => {
     const api = system().api!;
     const q = api.create({ capacityBytes: 32 * 1024 });
     const seed = Number(process.env.RIG_SEED ?? Date.now() % 1_000_000);
-    const rand = random(seed);
+    const rand = seededRandom(seed);
     let nextProducer = 0;
     let nextConsumer = 0;
     const producers = new Map<number, Peer>();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { profile, progress, recordFigure } from '../../harness/index.ts';
+import { profile, progress, recordFigure, seededRandom } from '../../harness/index.ts';
 import { AsyncStateStore } from '../../systems/state-store/index.ts';
 
 const writer = fileURLToPath(
@@ -103,11 +103,7 @@ describe('state-store crash safety', () => {
     let simulatedTears = 0;
     let openMs = 0;
     let totalAcks = 0;
-    let seed = 12345;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
+    const random = seededRandom(12345);
     for (let k = 0; k < kills; k++) {
       const acks = 1 + Math.floor(random() * 40);
       const pauseMs = Math.floor(random() * 20);

@@ -7,23 +7,17 @@ import {
   profile,
   recordLatency,
   recordThroughput,
-  summarize,
   type ThroughputResult,
+  throughputFromCounts,
 } from '../../harness/index.ts';
 import { bench, listSegments } from '../../systems/queue/index.ts';
 
+/** The queue's bench counts in its own processes; the harness turns the counts into a rate. */
 function toThroughput(s: bench.RateSample): ThroughputResult {
-  const seconds = s.elapsedMs / 1000;
-  const rates = s.buckets.map((n) => n / (s.bucketMs / 1000));
-  return {
-    count: s.count,
-    bytes: s.bytes,
-    elapsedMs: s.elapsedMs,
-    rate: s.count / seconds,
-    byteRate: s.bytes / seconds,
-    series: rates.map((r, i): [number, number] => [i * s.bucketMs, r]),
-    stats: summarize(rates, { statistic: 'mean', resamples: profile().resamples }),
-  };
+  return throughputFromCounts(
+    { count: s.count, bytes: s.bytes, elapsedMs: s.elapsedMs, intervalMs: s.bucketMs, buckets: s.buckets },
+    { resamples: profile().resamples },
+  );
 }
 
 const window = () => ({ durationMs: profile().durationMs, warmupMs: profile().warmupMs });

@@ -4,7 +4,7 @@
 // history. Two deliberately broken, test-only stores (a check-then-act CAS, a caching get) must
 // be caught, which shows that the checker can fail.
 import { afterEach, describe, expect, it } from 'vitest';
-import { profile, recordFigure, type StartedSystem, startSystem } from '../../harness/index.ts';
+import { profile, recordFigure, type StartedSystem, seededRandom, startSystem } from '../../harness/index.ts';
 import { type AsyncStateStore, type FsmSnapshot, nextSnapshot } from '../../systems/state-store/index.ts';
 
 interface Op {
@@ -129,17 +129,6 @@ function checkLinearizable(ops: Op[], initial: number, maxSteps = 5_000_000): Ch
 
 // ---- the workload ---------------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function delay(r: number): Promise<void> {
   if (r < 0.3) return Promise.resolve();
   if (r < 0.6) return new Promise((resolve) => queueMicrotask(resolve));
@@ -153,7 +142,7 @@ async function runHistory(
   perClient: number,
   seed: number,
 ): Promise<Op[]> {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const ops: Op[] = [];
   let clock = 0;
   await Promise.all(

@@ -20,6 +20,7 @@ import {
   recordResources,
   recordThroughput,
   type StartedSystem,
+  seededRandom,
   startSystem,
   ThroughputMeter,
 } from '../../harness/index.ts';
@@ -38,6 +39,7 @@ import {
   toJsonDict,
   toProto,
 } from '../../systems/state-store/index.ts';
+import { setThroughput, toActive } from '../_helpers/state-store-workload.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -53,22 +55,7 @@ afterEach(async () => {
 async function activeStore(options: Record<string, unknown> = {}): Promise<AsyncStateStore> {
   const system = await startSystem<AsyncStateStore>('state-store', { options });
   started.push(system);
-  const store = system.api!;
-  await store.set(nextSnapshot(store.get(), 'IDLE', 'up'));
-  await store.set(nextSnapshot(store.get(), 'ACTIVE', 'go'));
-  return store;
-}
-
-/** Deterministic PRNG (mulberry32), so that a failing chaos run can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return toActive(system.api!);
 }
 
 async function settleHeap(): Promise<number> {
@@ -125,20 +112,6 @@ function streamCheck(sub: Subscription, first: number): { last: () => number; do
     }
   })();
   return { last: () => expected - 1, done };
-}
-
-async function writeFor(store: AsyncStateStore, ms: number, batch = 256) {
-  const meter = new ThroughputMeter().start();
-  let s = store.get();
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    for (let i = 0; i < batch; i++) {
-      s = nextSnapshot(s, 'ACTIVE', 'w');
-      await store.set(s);
-    }
-    meter.add(batch);
-  }
-  return meter.stop();
 }
 
 describe('state-store stress', () => {
@@ -296,7 +269,7 @@ describe('state-store stress', () => {
 
   it('mixed-operations chaos keeps every invariant (seeded)', async () => {
     const seed = Number(process.env.STATE_STORE_CHAOS_SEED ?? 0x5eed);
-    const random = rng(seed);
+    const random = seededRandom(seed);
     const store = await activeStore();
     const policies: OverflowPolicy[] = ['drop-oldest', 'drop-newest', 'error'];
     const live: Array<{ sub: Subscription; events: StoreEvent[]; first: number }> = [];
@@ -369,7 +342,7 @@ describe('state-store stress', () => {
     // Reference: the same live subscriber, no stalled ones (a live delivery has its own cost).
     const baselineStore = await activeStore();
     const baselineLive = streamCheck(baselineStore.subscribe({ queueSize: 16 }), baselineStore.version);
-    const baseline = await writeFor(baselineStore, window);
+    const baseline = await setThroughput(baselineStore, window);
     await baselineStore.close();
     await baselineLive.done;
     expect(baselineLive.last()).toBe(baselineStore.version);
@@ -381,7 +354,7 @@ describe('state-store stress', () => {
     );
     const live = collector(store.subscribe({ queueSize: 16, includeCurrent: false }));
     const first = store.version + 1;
-    const loaded = await writeFor(store, window);
+    const loaded = await setThroughput(store, window);
     for (const sub of stalled) assert.ok(sub.queued <= 16);
     expect(stalled.filter((s) => s.metrics.state === 'failed')).toHaveLength(4);
     await store.close();
@@ -508,7 +481,7 @@ describe('state-store stress', () => {
       streamCheck(store.subscribe({ queueSize: 128 }), store.version),
     );
     const stalled = Array.from({ length: 5 }, () => store.subscribe({ queueSize: 64 }));
-    await writeFor(store, Math.max(200, profile().warmupMs)); // warm up before measuring growth
+    await setThroughput(store, Math.max(200, profile().warmupMs)); // warm up before measuring growth
     const heapBefore = await settleHeap();
     const sampler = new ResourceSampler({ intervalMs: 100 }).start();
     const meter = new ThroughputMeter({ intervalMs: 250 }).start();
@@ -556,7 +529,7 @@ describe('state-store stress', () => {
 
   it('error injection: bad input is refused with its code and changes nothing', async () => {
     const store = await activeStore();
-    const random = rng(7);
+    const random = seededRandom(7);
     const good = collector(store.subscribe({ queueSize: 1024, includeCurrent: false }));
     // A consumer that throws mid-stream: its loop ends, the subscription is released.
     const throwing = store.subscribe({ queueSize: 16, includeCurrent: false });
@@ -640,7 +613,7 @@ describe('state-store stress', () => {
     // Reference: one live subscriber before the flood, as after it.
     const earlySub = store.subscribe({ queueSize: 1024, includeCurrent: false });
     const early = streamCheck(earlySub, store.version + 1);
-    const before = await writeFor(store, Math.max(200, profile().durationMs / 2));
+    const before = await setThroughput(store, Math.max(200, profile().durationMs / 2));
     earlySub.unsubscribe();
     await early.done;
     expect(early.last()).toBe(store.version);
@@ -660,7 +633,7 @@ describe('state-store stress', () => {
     // Back to normal: a new subscriber gets everything.
     const fresh = collector(store.subscribe({ queueSize: 1024, includeCurrent: false }));
     const first = store.version + 1;
-    const after = await writeFor(store, Math.max(200, profile().durationMs / 2));
+    const after = await setThroughput(store, Math.max(200, profile().durationMs / 2));
     await store.close();
     await fresh.done;
     expect(checkStream(fresh.events, first).received).toBe(after.count);
@@ -677,7 +650,7 @@ describe('state-store stress', () => {
 
   it('CPU contention: set/get while worker threads burn CPU', async () => {
     const window = Math.max(300, profile().durationMs);
-    const quiet = await writeFor(await activeStore(), window);
+    const quiet = await setThroughput(await activeStore(), window);
     const burners = 2;
     for (let i = 0; i < burners; i++) {
       const w = new Worker(
@@ -688,7 +661,7 @@ describe('state-store stress', () => {
       await new Promise((r) => w.once('message', r));
     }
     const store = await activeStore();
-    const busy = await writeFor(store, window);
+    const busy = await setThroughput(store, window);
     let gets = 0;
     const getMeter = new ThroughputMeter().start();
     const until = performance.now() + window / 2;
