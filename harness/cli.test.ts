@@ -21,7 +21,7 @@ function rig(args: string[]) {
 }
 
 /** A finished run directory with the given figures, as `rig run` would leave it. */
-function fakeRun(values: Record<string, number>): string {
+function fakeRun(values: Record<string, number>, meta: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rig-cli-'));
   dirs.push(dir);
   const now = new Date().toISOString();
@@ -33,7 +33,10 @@ function fakeRun(values: Record<string, number>): string {
       startedAt: now,
       argv: [],
       files: [],
-      environment: {},
+      environment: { commit: 'abc123' },
+      tests: { passed: 1, failed: 0, skipped: 0, total: 1 },
+      vitestExitCode: 0,
+      ...meta,
     }),
   );
   const lines = Object.entries(values).map(([id, value]) =>
@@ -103,6 +106,62 @@ describe('rig CLI, end to end', () => {
     expect(r2.all).toContain('REGRESSED');
   });
 
+  it('calibrates from A/A runs, refuses an injected run, and judges against the measured spread', async () => {
+    const aa = [1, 1.04, 0.97, 1.02, 0.99].map((k) =>
+      fakeRun({ 'selftest.op.p99': 40 * k, 'selftest.op.p50': 10 * (2 - k) }),
+    );
+    const baseline = path.join(aa[0]!, 'calibrated.json');
+    const refused = await rig([
+      'calibrate',
+      '--from-runs',
+      [...aa.slice(0, 2), fakeRun({ 'selftest.op.p99': 40 }, { injected: { slowdown: 0.15 } })].join(','),
+      '--baseline',
+      baseline,
+    ]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.all).toContain('RIG_BASELINE_REFUSED');
+    expect(refused.all).toContain('injected slowdown');
+    const ok = await rig(['calibrate', '--from-runs', aa.join(','), '--baseline', baseline]);
+    expect(ok.exitCode, ok.all).toBe(0);
+    expect(ok.all).toContain('2 with a between-run spread');
+    expect(ok.all).toContain('leave-one-out A/A: 0 of 5');
+    const same = await rig([
+      'gate',
+      '--run',
+      fakeRun({ 'selftest.op.p99': 41, 'selftest.op.p50': 10.1 }),
+      '--baseline',
+      baseline,
+    ]);
+    expect(same.exitCode, same.all).toBe(0);
+    const slow = await rig([
+      'gate',
+      '--run',
+      fakeRun({ 'selftest.op.p99': 80, 'selftest.op.p50': 10 }),
+      '--baseline',
+      baseline,
+    ]);
+    expect(slow.exitCode).toBe(1);
+    expect(slow.all).toMatch(/selftest\.op\.p99 .*worse by 100\.\d%.*REGRESSED/);
+    const failed = fakeRun(
+      { 'selftest.op.p99': 40 },
+      { tests: { passed: 0, failed: 2, skipped: 0, total: 2 } },
+    );
+    const update = await rig(['gate', '--run', failed, '--update-baseline', '--baseline', baseline]);
+    expect(update.exitCode).toBe(1);
+    expect(update.all).toContain('2 tests failed');
+    const forced = await rig([
+      'gate',
+      '--run',
+      failed,
+      '--update-baseline',
+      '--force',
+      '--baseline',
+      baseline,
+    ]);
+    expect(forced.exitCode).toBe(0);
+    expect(forced.all).toContain('keep the between-run spread');
+  });
+
   it('answers a user mistake with one line and the fix, no stack trace', async () => {
     const r = await rig(['run', '--profile', 'nope']);
     expect(r.exitCode).toBe(2);
@@ -115,7 +174,7 @@ describe('rig CLI, end to end', () => {
   });
 
   it('prints help for each command', async () => {
-    for (const command of ['run', 'report', 'gate', 'systems', 'doctor']) {
+    for (const command of ['run', 'report', 'gate', 'calibrate', 'systems', 'doctor']) {
       const r = await rig([command, '--help']);
       expect(r.exitCode, command).toBe(0);
       expect(r.all).toContain(`rig ${command}`);

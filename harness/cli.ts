@@ -1,12 +1,16 @@
 import { existsSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { parse, parseTargets, splitList } from './cli/args.ts';
+import { calibrateCommand } from './cli/calibrate.ts';
 import { doctor, formatChecks } from './cli/doctor.ts';
 import { HELP } from './cli/help.ts';
 import { isRigError, RigError } from './errors.ts';
-import { baselineFromFigures, baselinePath, writeBaseline } from './gate/baseline.ts';
+import { baselineRefusals } from './gate/acceptance.ts';
+import { baselineFromFigures, baselinePath, readBaseline, writeBaseline } from './gate/baseline.ts';
 import { gateRun } from './gate/run-gate.ts';
+import { loadThresholds } from './gate/thresholds.ts';
 import { formatVerdictTable } from './gate/table.ts';
+import { loadRigConfig } from './config/rig-config.ts';
 import { generateAllure, loadRun, writeReports, writeSiteIndex } from './report/index.ts';
 import { runSuites } from './run/run.ts';
 import { listSystems, loadSystem, REPO_ROOT } from './systems/registry.ts';
@@ -37,9 +41,13 @@ async function cmdRun(args: string[]): Promise<number> {
     'no-gate': { type: 'boolean' },
     strict: { type: 'boolean' },
     json: { type: 'boolean' },
+    'inject-slowdown': { type: 'string' },
   });
   if (values.help) return help('run');
   const targets = parseTargets(values.target as string[] | undefined);
+  const inject = values['inject-slowdown'] === undefined ? undefined : Number(values['inject-slowdown']);
+  if (inject !== undefined && !(inject > 0 && inject <= 10))
+    throw new RigError('RIG_USAGE', '--inject-slowdown must be a fraction from 0 to 10 (0.15 = 15% slower)');
   const outcome = await runSuites({
     root,
     profile: values.profile as string,
@@ -51,6 +59,7 @@ async function cmdRun(args: string[]): Promise<number> {
     gate: !values['no-gate'],
     strict: Boolean(values.strict),
     json: Boolean(values.json),
+    ...(inject !== undefined ? { injectSlowdown: inject } : {}),
     argv: ['run', ...args],
   });
   return outcome.exitCode;
@@ -80,25 +89,46 @@ async function cmdGate(args: string[]): Promise<number> {
     baseline: { type: 'string' },
     thresholds: { type: 'string', multiple: true },
     tolerance: { type: 'string' },
+    alpha: { type: 'string' },
     'update-baseline': { type: 'boolean' },
+    force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (values.help) return help('gate');
   const run = loadRun(resolveRunDir(values.run as string | undefined));
   if (values['update-baseline']) {
     const file = (values.baseline as string | undefined) ?? baselinePath(root, run.meta.profile);
+    const config = loadRigConfig(root);
+    const rules = loadThresholds(
+      root,
+      config.thresholds.map((f) => path.resolve(root, f)),
+    );
+    const refusals = baselineRefusals(run, rules);
+    if (refusals.length > 0) {
+      const why = `run ${run.meta.runId} may not become the baseline: ${refusals.join('; ')}`;
+      if (!values.force) throw new RigError('RIG_BASELINE_REFUSED', why);
+      console.log(`rig gate: --force: ${why}`);
+    }
     const commit = (run.meta.environment as { commit?: string }).commit;
-    const baseline = baselineFromFigures(run.figures, {
-      profile: run.meta.profile,
-      runId: run.meta.runId,
-      ...(commit ? { commit } : {}),
-    });
+    const previous = readBaseline(file);
+    const baseline = baselineFromFigures(
+      run.figures,
+      { profile: run.meta.profile, runId: run.meta.runId, ...(commit ? { commit } : {}) },
+      previous,
+    );
     writeBaseline(file, baseline);
+    const kept = Object.values(baseline.figures).filter((e) => e.spread !== undefined).length;
     console.log(
-      `rig gate: wrote ${path.relative(process.cwd(), file)} with ${Object.keys(baseline.figures).length} figures from ${run.meta.runId}`,
+      `rig gate: wrote ${path.relative(process.cwd(), file)} with ${Object.keys(baseline.figures).length} figures from ${run.meta.runId}; ${kept} keep the between-run spread of the previous calibration${kept < Object.keys(baseline.figures).length ? ' (run `rig calibrate` to measure the others)' : ''}`,
     );
     return 0;
   }
+  const alpha = values.alpha === undefined ? undefined : Number(values.alpha);
+  if (alpha !== undefined && !(alpha > 0 && alpha < 0.5))
+    throw new RigError(
+      'RIG_USAGE',
+      '--alpha must be a number between 0 and 0.5 (the Holm family-wise level; default 0.005)',
+    );
   let tolerance: number | undefined;
   if (values.tolerance !== undefined) {
     tolerance = Number(values.tolerance);
@@ -112,6 +142,7 @@ async function cmdGate(args: string[]): Promise<number> {
       ? { thresholdFiles: (values.thresholds as string[]).map((f) => path.resolve(f)) }
       : {}),
     ...(tolerance !== undefined ? { tolerance } : {}),
+    ...(alpha !== undefined ? { alpha } : {}),
   });
   writeReports(run, ['json', 'junit']);
   if (values.json)
@@ -125,6 +156,44 @@ async function cmdGate(args: string[]): Promise<number> {
     console.log(formatVerdictTable(result));
   }
   return result.exitCode;
+}
+
+async function cmdCalibrate(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    profile: { type: 'string', default: 'smoke' },
+    system: { type: 'string' },
+    suite: { type: 'string' },
+    runs: { type: 'string' },
+    'from-runs': { type: 'string' },
+    baseline: { type: 'string' },
+    alpha: { type: 'string' },
+    force: { type: 'boolean' },
+    add: { type: 'boolean' },
+  });
+  if (values.help) return help('calibrate');
+  const runs = values.runs === undefined ? undefined : Number(values.runs);
+  const alpha = values.alpha === undefined ? undefined : Number(values.alpha);
+  if (alpha !== undefined && !(alpha > 0 && alpha < 0.5))
+    throw new RigError(
+      'RIG_USAGE',
+      '--alpha must be a number between 0 and 0.5 (the Holm family-wise level; default 0.005)',
+    );
+  const suites = splitList(values.suite as string | undefined);
+  const systems = splitList(values.system as string | undefined);
+  const fromRuns = splitList(values['from-runs'] as string | undefined);
+  await calibrateCommand({
+    root,
+    profile: values.profile as string,
+    ...(runs !== undefined ? { runs } : {}),
+    ...(suites ? { suites } : {}),
+    ...(systems ? { systems } : {}),
+    ...(fromRuns ? { fromRuns } : {}),
+    ...(values.baseline ? { baselineFile: path.resolve(values.baseline as string) } : {}),
+    ...(alpha !== undefined ? { alpha } : {}),
+    force: Boolean(values.force),
+    add: Boolean(values.add),
+  });
+  return 0;
 }
 
 async function cmdSystems(args: string[]): Promise<number> {
@@ -176,6 +245,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: cmdRun,
   report: cmdReport,
   gate: cmdGate,
+  calibrate: cmdCalibrate,
   systems: cmdSystems,
   doctor: cmdDoctor,
 };

@@ -14,6 +14,10 @@ export const ERROR_CODES = {
   RIG_RUN_NOT_FOUND: { exit: 2, hint: 'run `rig run` first, or pass --run reports/<run-id>' },
   RIG_THRESHOLDS_INVALID: { exit: 2, hint: 'thresholds look like "< 50us" or "> 1e6 msg/s"' },
   RIG_BASELINE_INVALID: { exit: 2, hint: 'rewrite it with `rig gate --update-baseline`' },
+  RIG_BASELINE_REFUSED: {
+    exit: 1,
+    hint: 'fix the failing tests or breaches and run again, or pass --force to take the run anyway',
+  },
   RIG_UNIT_MISMATCH: { exit: 2, hint: 'a threshold must use a unit of the same kind as its figure' },
   RIG_FIGURE_INVALID: { exit: 2, hint: 'a figure needs an id like system.operation.variant.statistic' },
   RIG_LOAD_INVALID: { exit: 2, hint: 'load options need a positive duration or count' },

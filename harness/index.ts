@@ -2,6 +2,9 @@
 
 export { type Profile, profile, resolveProfile, type SuiteCategory } from './config/profile.ts';
 export { ERROR_CODES, isRigError, RigError, type RigErrorCode } from './errors.ts';
+export { BaselineSchema } from './gate/baseline.ts';
+export { type CalibrationRun, calibrateBaseline } from './gate/calibrate.ts';
+export { evaluateGate, type GateResult, type Verdict } from './gate/evaluate.ts';
 export { type ClosedLoopOptions, closedLoop, yieldToLoop } from './load/closed-model.ts';
 export { type HttpLoadOptions, type HttpLoadResult, httpLoad, recordHttpLoad } from './load/http-load.ts';
 export { type BenchResult, microBench, recordBench } from './load/micro-bench.ts';
@@ -10,9 +13,32 @@ export { recordLoad } from './load/record-load.ts';
 export type { LoadResult } from './load/types.ts';
 export type { Figure, FigureInput, Stats } from './measure/figure.ts';
 export { type FigureMeta, recordLatency, recordThroughput } from './measure/helpers.ts';
+export {
+  CYCLES_FORMULA,
+  INSTRUCTION_UNIT,
+  type InstructionsOptions,
+  type InstructionsResult,
+  instructionsUnavailableReason,
+  measureInstructions,
+  recordInstructions,
+} from './measure/instructions.ts';
+export {
+  type InstructionOperation,
+  type InstructionWorkload,
+  operation,
+} from './measure/instructions-types.ts';
+export {
+  type Interleaved,
+  type InterleavedOptions,
+  interleaved,
+  type PairedResult,
+  pairedDifference,
+  pairedRatio,
+} from './measure/interleave.ts';
 export { LatencyRecorder } from './measure/latency.ts';
 export { recordFigure } from './measure/record.ts';
 export { type ResourceResult, ResourceSampler, recordResources } from './measure/resources.ts';
+export { injectedSlowdown } from './measure/slowdown.ts';
 export { mannWhitneyP, type Statistic, seededRandom, summarize } from './measure/stats.ts';
 export {
   type CountedWindow,
@@ -20,7 +46,9 @@ export {
   type ThroughputResult,
   throughputFromCounts,
 } from './measure/throughput.ts';
+export { measureTimer, timeBatches, timerCostNs } from './measure/timer.ts';
 export { convert, formatValue } from './measure/units.ts';
+export { renderRunHtml } from './report/html.ts';
 export { generateAllure, loadRun, type RunData, writeReports, writeSiteIndex } from './report/index.ts';
 export { targetUrl } from './run/context.ts';
 export { progress } from './run/progress.ts';

@@ -7,6 +7,7 @@ Commands:
   run       run suites against systems and record figures (default profile: smoke)
   report    build the Allure report, rig's HTML report and the site index of a run
   gate      judge a run against thresholds and the baseline; exit 0 pass, 1 fail, 2 no verdict
+  calibrate run the suites N times on this commit (A/A) and write the baseline with measured noise
   systems   list systems, or start one standalone: rig systems start <name>
   doctor    what this machine offers (Node, C toolchain, Chromium, Docker, models)
 
@@ -21,6 +22,10 @@ Run "rig <command> --help" for a command's options.`,
   --no-gate   record figures without failing on threshold breaches or regressions
   --strict    exit 2 when a judged figure has no verdict (invalid run)
   --json      print one JSON line with the outcome instead of the tables
+  --inject-slowdown F
+              calibration only: slow every measured operation by F of its own time (0.15 = 15%)
+              with a busy-wait, to measure what the gate detects; the run is marked injected in
+              run.json and can never become a baseline
 
 Writes reports/<run-id>/: run.json, figures.jsonl, figures.json, verdicts.json, junit.xml,
 gate.junit.xml, allure-results/ and index.html. Exit 0 pass, 1 test failure or gate failure.`,
@@ -29,13 +34,32 @@ gate.junit.xml, allure-results/ and index.html. Exit 0 pass, 1 test failure or g
 Builds, for a run (default: the latest): the Allure 3 report (allure-report/, with trend history in
 reports/allure-history.jsonl), rig's self-contained index.html, figures.json, gate.junit.xml, and
 reports/index.html listing every run.`,
-  gate: `Usage: rig gate [--run reports/<run-id>] [--baseline file] [--thresholds file]... [--tolerance 0.2]
-                [--update-baseline] [--json]
+  gate: `Usage: rig gate [--run reports/<run-id>] [--baseline file] [--thresholds file]... [--alpha 0.005]
+                [--tolerance 0.35] [--update-baseline [--force]] [--json]
 
 Compares a run (default: the latest) with thresholds/*.json and reports/baselines/<profile>.json.
-Prints figure, baseline, now, change, verdict, why. Exit 0 pass, 1 breach or regression,
-2 a judged figure had no verdict (invalid run) or a usage error.
-  --update-baseline  write the baseline of the run's profile from its valid figures`,
+A figure the baseline calibrated (rig calibrate) is a regression when its change is beyond its own
+between-run spread, with Holm's method holding the chance of any false alarm in the run to --alpha;
+an instruction count (instr/op) is judged against a 1% band; an uncalibrated figure on its
+within-run interval and the profile's band (--tolerance), and with neither, no verdict.
+Prints figure, baseline, now, change, detectable, verdict, why. Exit 0 pass, 1 breach or
+regression, 2 a judged figure had no verdict (invalid run) or a usage error.
+  --update-baseline  make this run the baseline of its profile; each figure keeps the calibrated
+                     spread of the previous baseline. Refuses a run with failed tests, threshold
+                     breaches or an injected slowdown unless --force`,
+  calibrate: `Usage: rig calibrate [--profile smoke|bench|nightly] [--system a,b] [--suite x,y] [--runs N]
+                     [--from-runs dir,dir,...] [--add] [--baseline file] [--alpha 0.005] [--force]
+
+Runs the selected suites N times on this commit (A/A; default smoke 5, bench 3) and writes
+reports/baselines/<profile>.json: per figure the median over the runs (the centre), the between-run
+spread (max of SD and 1.4826 MAD of ln(value), or of the value itself for signed values and values
+near zero), the number of runs and the reference id. It prints the distribution of minimum
+detectable effects and a leave-one-out A/A check (each run gated against the others).
+A --system/--suite subset replaces only its own figures in the baseline. --from-runs calibrates from
+finished runs of one commit instead of running new ones. --add adds the runs to the baseline's
+calibration of the same commit: the spread's degrees of freedom grow and the gate sharpens (with
+~270 figures the critical value is ~20 spreads at 5 runs, ~7.5 at 10, ~5.3 at 20). Refuses a run
+with failed tests, threshold breaches or an injected slowdown unless --force.`,
   systems: `Usage: rig systems [list]
        rig systems start <name> [--provider inprocess|process|container]
 

@@ -14,6 +14,7 @@ export const SUITE_CATEGORIES = [
   'fault',
   'bench',
   'e2e',
+  'harness',
 ] as const;
 export type SuiteCategory = (typeof SUITE_CATEGORIES)[number];
 

@@ -14,6 +14,33 @@ export const BaselineEntrySchema = z
     ci95: z.tuple([z.number(), z.number()]).optional(),
     ratio: z.number().optional(),
     referenceId: z.string().optional(),
+    /** Calibration: how many A/A runs the centre (`value`, the median) and the spread come from. */
+    runs: z.number().int().positive().optional(),
+    /** The scale runs are compared on: `log` (shares) or `linear` (absolute differences). */
+    scale: z.enum(['log', 'linear']).optional(),
+    /** Between-run standard deviation on `scale` (ln units, or the figure's unit when linear). */
+    spread: z.number().nonnegative().optional(),
+    /** Between-run standard deviation of ln(ratio to the reference). */
+    ratioSpread: z.number().nonnegative().optional(),
+    /** The value of each calibration run, in `unit`, in run order. */
+    values: z.array(z.number()).optional(),
+    /** The ratio to the reference in each calibration run. */
+    ratios: z.array(z.number()).optional(),
+  })
+  .strict();
+
+export const CalibrationSchema = z
+  .object({
+    /** The A/A runs of one commit the spreads were measured on. */
+    runIds: z.array(z.string()).min(1),
+    method: z.string(),
+    /** Each run gated against a baseline calibrated on the others (leave-one-out A/A). */
+    leaveOneOut: z
+      .object({ evaluations: z.number().int().nonnegative(), falseAlarms: z.number().int().nonnegative() })
+      .strict()
+      .optional(),
+    /** Runs refused by the acceptance rules but taken with --force, with the reasons. */
+    forced: z.array(z.string()).optional(),
   })
   .strict();
 
@@ -23,12 +50,14 @@ export const BaselineSchema = z
     createdAt: z.string(),
     runId: z.string(),
     commit: z.string().optional(),
+    calibration: CalibrationSchema.optional(),
     figures: z.record(z.string(), BaselineEntrySchema),
   })
   .strict();
 
 export type Baseline = z.infer<typeof BaselineSchema>;
 export type BaselineEntry = z.infer<typeof BaselineEntrySchema>;
+export type Calibration = z.infer<typeof CalibrationSchema>;
 
 export function baselinePath(root: string, profile: string): string {
   return path.join(root, 'reports', 'baselines', `${profile}.json`);
@@ -48,14 +77,22 @@ export function readBaseline(file: string): Baseline | undefined {
   return parsed.data;
 }
 
-/** Valid figures of a run become the baseline; invalid ones are left out (they prove nothing). */
+/**
+ * Valid figures of one run become the baseline; invalid ones are left out (they prove nothing).
+ * One run cannot measure between-run noise: when `previous` holds a calibration, each figure
+ * keeps its calibrated spread (and scale) around the new centre; other figures have only their
+ * within-run interval until `rig calibrate` measures them.
+ */
 export function baselineFromFigures(
   figures: Figure[],
   meta: { profile: string; runId: string; commit?: string },
+  previous?: Baseline,
 ): Baseline {
   const entries: Record<string, BaselineEntry> = {};
   for (const f of figures) {
     if (!f.valid) continue;
+    const old = previous?.figures[f.id];
+    const sameReference = old?.referenceId === f.reference?.id;
     entries[f.id] = {
       value: f.value,
       unit: f.unit,
@@ -63,6 +100,12 @@ export function baselineFromFigures(
       n: f.n,
       ...(f.stats && f.stats.ciMethod !== 'none' ? { ci95: f.stats.ci95 } : {}),
       ...(f.reference ? { ratio: f.reference.ratio, referenceId: f.reference.id } : {}),
+      ...(old?.spread !== undefined && old.unit === f.unit
+        ? { runs: old.runs ?? 1, spread: old.spread, ...(old.scale ? { scale: old.scale } : {}) }
+        : {}),
+      ...(old?.ratioSpread !== undefined && sameReference && f.reference
+        ? { ratioSpread: old.ratioSpread }
+        : {}),
     };
   }
   return {
@@ -70,9 +113,13 @@ export function baselineFromFigures(
     createdAt: new Date().toISOString(),
     runId: meta.runId,
     ...(meta.commit ? { commit: meta.commit } : {}),
-    figures: Object.fromEntries(Object.entries(entries).sort(([a], [b]) => a.localeCompare(b))),
+    ...(previous?.calibration ? { calibration: previous.calibration } : {}),
+    figures: sortById(entries),
   };
 }
+
+export const sortById = <T>(entries: Record<string, T>): Record<string, T> =>
+  Object.fromEntries(Object.entries(entries).sort(([a], [b]) => a.localeCompare(b)));
 
 export function writeBaseline(file: string, baseline: Baseline): void {
   mkdirSync(path.dirname(file), { recursive: true });

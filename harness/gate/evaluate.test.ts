@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Figure } from '../measure/figure.ts';
 import { baselineFromFigures } from './baseline.ts';
+import { calibrateBaseline } from './calibrate.ts';
 import { evaluateGate } from './evaluate.ts';
 import { parseThresholds } from './thresholds.ts';
 
@@ -78,20 +79,42 @@ describe('gate', () => {
     expect(result.verdicts[0]!.state).toBe('pass');
   });
 
-  it('judges the ratio to a same-run reference when both runs have one', () => {
+  it('judges the ratio to a same-run reference against its calibrated spread', () => {
     const withRef = (v: number, ref: number) =>
       fig('q.tp', v, {
         unit: 'msg/s',
         better: 'higher',
         reference: { id: 'q.ref', value: ref, ratio: v / ref },
       });
-    const baseline = baselineFromFigures([withRef(1000, 100)], { profile: 'smoke', runId: 'a' });
+    const runs = [0.99, 1.0, 1.01, 1.0, 0.995].map((k, i) => ({
+      runId: `r${i}`,
+      figures: [withRef(1000 * k * (1 + i / 10), 100 * (1 + i / 10))],
+    }));
+    const baseline = calibrateBaseline(runs, { profile: 'smoke' });
     // The machine got twice as slow: value halves, the reference too; the ratio holds.
-    expect(evaluateGate([withRef(500, 50)], [], baseline, opts).verdicts[0]!.state).toBe('pass');
-    // Only the system got slower: the ratio falls.
+    expect(evaluateGate([withRef(500, 50)], [], baseline, opts).verdicts[0]).toMatchObject({
+      state: 'pass',
+      subject: 'ratio',
+      judgedBy: 'noise',
+    });
+    // Only the system got slower: the ratio falls by half, far beyond its spread.
     expect(evaluateGate([withRef(500, 100)], [], baseline, opts).verdicts[0]!.state).toBe('regressed');
     const ratioRule = parseThresholds({ 'q.tp': ['ratio > 5'] }, 't.json');
     expect(evaluateGate([withRef(400, 100)], ratioRule, undefined, opts).verdicts[0]!.state).toBe('breach');
+  });
+
+  it('gives an uncalibrated ratio without an interval no verdict, and refuses a changed reference', () => {
+    const withRef = (v: number, ref: number, id = 'q.ref') =>
+      fig('q.tp', v, { unit: 'msg/s', better: 'higher', reference: { id, value: ref, ratio: v / ref } });
+    const single = baselineFromFigures([withRef(1000, 100)], { profile: 'smoke', runId: 'a' });
+    expect(evaluateGate([withRef(500, 100)], [], single, opts).verdicts[0]!.state).toBe('invalid');
+    const calibrated = calibrateBaseline(
+      [1, 1.01, 0.99].map((k, i) => ({ runId: `r${i}`, figures: [withRef(1000 * k, 100)] })),
+      { profile: 'smoke' },
+    );
+    const moved = evaluateGate([withRef(1000, 100, 'q.other')], [], calibrated, opts);
+    expect(moved.verdicts[0]!.state).toBe('invalid');
+    expect(moved.verdicts[0]!.why).toContain('reference changed');
   });
 
   it('gives an invalid figure no verdict and exits 2, never a pass', () => {

@@ -1,26 +1,74 @@
 import type { Figure } from '../measure/figure.ts';
-import { convert } from '../measure/units.ts';
+import { convert, formatValue } from '../measure/units.ts';
 import type { Baseline, BaselineEntry } from './baseline.ts';
+import {
+  type Calibrated,
+  criticalZ,
+  holmRejects,
+  minimumDetectableEffect,
+  type NoiseTest,
+  noiseTest,
+  type Scale,
+  spreadUpperFactor,
+  upperQuantile,
+} from './noise.ts';
 import { globMatches, type ThresholdRule } from './thresholds.ts';
 
 export type VerdictState = 'pass' | 'improved' | 'regressed' | 'breach' | 'invalid' | 'new' | 'missing';
+
+/** What a baseline verdict rests on. */
+export type JudgedBy =
+  /** The calibrated between-run spread (A/A runs), Holm across the run's figures. */
+  | 'noise'
+  /** A fixed band: instruction counts, which do not vary between runs. */
+  | 'band'
+  /** No calibration: the within-run 95% interval and the profile's noise band. */
+  | 'interval';
 
 export interface Verdict {
   id: string;
   state: VerdictState;
   /** Why, in one line a person reads in a CI log. */
   why: string;
-  now?: { value: number; unit: string; ci95?: [number, number]; ratio?: number };
+  now?: {
+    value: number;
+    unit: string;
+    ci95?: [number, number];
+    ratio?: number;
+    ratioCi95?: [number, number];
+  };
   baseline?: BaselineEntry;
   /** Relative change against the baseline, signed so that positive is better. */
   change?: number;
+  /** Linear-scale figures: now - baseline, in the baseline's unit (raw sign, not direction). */
+  delta?: number;
+  /** The scale the change was judged on; `ratio` when the subject was the ratio to the reference. */
+  scale?: Scale;
+  subject?: 'value' | 'ratio';
+  judgedBy?: JudgedBy;
+  /** Minimum detectable effect: a share (log scale) or an amount in the baseline's unit (linear). */
+  mde?: number;
+  /**
+   * The change this figure's gate catches at least 95% of the time, even if calibration understated
+   * its spread (the spread's 95% upper bound); same units as `mde`.
+   */
+  mde95?: number;
+  /** Calibrated verdicts: the change in prediction spreads (positive = better) and its p value. */
+  z?: number;
+  p?: number;
+  /** Calibrated verdicts: the critical value (in prediction spreads) this run's family demanded. */
+  k?: number;
   rules: string[];
 }
 
 export interface GateOptions {
   profile: string;
-  /** Changes smaller than this share are noise. */
+  /** Uncalibrated figures: changes smaller than this share are noise. */
   tolerance: number;
+  /** Holm's family-wise level for one run's calibrated verdicts. Default 0.005 (see DEFAULT_ALPHA). */
+  alpha?: number;
+  /** Band for instruction counts (`instr/op`), which need no calibration. Default 0.01. */
+  instructionBand?: number;
   /** When set, figures of the baseline absent from the run are reported as `missing`. */
   reportMissing?: boolean;
 }
@@ -29,7 +77,18 @@ export interface GateResult {
   verdicts: Verdict[];
   exitCode: 0 | 1 | 2;
   summary: Record<VerdictState, number>;
+  /** How the calibrated verdicts were held to the family-wise false-alarm rate. */
+  family?: { alpha: number; figures: number; method: string };
 }
+
+/**
+ * Holm's family-wise level. The target is at most 1% of A/A runs with any false alarm; the level
+ * is half that, because between-run errors have heavier tails than the normal the t test assumes
+ * (suites/harness/gate.calibration.test.ts measures the rate that results).
+ */
+export const DEFAULT_ALPHA = 0.005;
+export const DEFAULT_INSTRUCTION_BAND = 0.01;
+export const INSTRUCTION_UNIT = 'instr/op';
 
 const compare = (op: ThresholdRule['op'], a: number, b: number): boolean =>
   op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : op === '>=' ? a >= b : a === b;
@@ -59,63 +118,197 @@ function overlaps(a: [number, number] | undefined, b: [number, number] | undefin
   return a[0] <= b[1] && b[0] <= a[1];
 }
 
-function compareBaseline(
-  figure: Figure,
-  base: BaselineEntry,
-  tolerance: number,
-): Pick<Verdict, 'state' | 'why' | 'change'> {
-  // Prefer the ratio to a same-run reference: it cancels the machine's speed and load.
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** "worse by 12.0%" / "better by 3.1%" / "worse by 10.4 MiB": one sign convention everywhere. */
+export function describeChange(v: Pick<Verdict, 'change' | 'delta' | 'scale' | 'baseline'>): string {
+  if (v.scale === 'linear' && v.delta !== undefined && v.baseline) {
+    if (v.delta === 0) return 'unchanged';
+    const worse = (v.change ?? 0) < 0;
+    return `${worse ? 'worse' : 'better'} by ${formatValue(Math.abs(v.delta), v.baseline.unit)}`;
+  }
+  if (v.change === undefined) return '-';
+  if (v.change === 0) return 'unchanged';
+  return `${v.change < 0 ? 'worse' : 'better'} by ${pct(Math.abs(v.change))}`;
+}
+
+/** The minimum detectable effect as text: "18.2%" or "4.1 MiB". */
+export function describeMde(v: Pick<Verdict, 'mde' | 'scale' | 'baseline' | 'subject'>): string {
+  if (v.mde === undefined) return '-';
+  if (!Number.isFinite(v.mde)) return 'none';
+  return v.scale === 'linear' && v.baseline ? formatValue(v.mde, v.baseline.unit) : pct(v.mde);
+}
+
+type Partial_ = Pick<
+  Verdict,
+  'state' | 'why' | 'change' | 'delta' | 'scale' | 'subject' | 'judgedBy' | 'mde' | 'mde95'
+>;
+
+/** Instruction counts are deterministic: a fixed band, no calibration runs needed. */
+function compareInstructions(figure: Figure, base: BaselineEntry, band: number): Partial_ {
+  const change = relativeChange(figure.value, base.value, figure.better);
+  const common = {
+    change,
+    scale: 'log' as const,
+    subject: 'value' as const,
+    judgedBy: 'band' as const,
+    mde: band,
+    mde95: band,
+  };
+  if (change < -band)
+    return { ...common, state: 'regressed', why: `worse by ${pct(-change)} (> ${pct(band)} band)` };
+  if (change > band)
+    return { ...common, state: 'improved', why: `better by ${pct(change)} (> ${pct(band)} band)` };
+  return { ...common, state: 'pass', why: `within the ${pct(band)} band (${describeChange(common)})` };
+}
+
+/** No calibration: the within-run interval and the profile's band; without an interval, no verdict. */
+function compareUncalibrated(figure: Figure, base: BaselineEntry, tolerance: number): Partial_ {
+  const judged = { judgedBy: 'interval' as const, scale: 'log' as const };
   if (figure.reference && base.ratio !== undefined) {
-    const change = relativeChange(figure.reference.ratio, base.ratio, 'higher');
-    const signed = figure.better === 'higher' ? change : -change;
-    if (signed < -tolerance) {
+    const change = relativeChange(figure.reference.ratio, base.ratio, figure.better);
+    const ci = figure.reference.ratioCi95;
+    const common = { ...judged, change, subject: 'ratio' as const };
+    if (!ci) {
       return {
-        state: 'regressed',
-        change: signed,
-        why: `ratio to ${figure.reference.id} fell ${pct(-signed)} (> ${pct(tolerance)} noise band)`,
+        ...common,
+        state: 'invalid',
+        why: `no verdict: the ratio to ${figure.reference.id} has no interval and the baseline no calibrated spread (run rig calibrate)`,
       };
     }
-    if (signed > tolerance)
-      return {
-        state: 'improved',
-        change: signed,
-        why: `ratio to ${figure.reference.id} improved ${pct(signed)}`,
-      };
-    return { state: 'pass', change: signed, why: `ratio to ${figure.reference.id} within ${pct(tolerance)}` };
+    const outside = base.ratio < ci[0] || base.ratio > ci[1];
+    if (Math.abs(change) > tolerance && outside) {
+      return change < 0
+        ? {
+            ...common,
+            state: 'regressed',
+            why: `ratio to ${figure.reference.id} ${describeChange(common)} (> ${pct(tolerance)} band, baseline outside its 95% CI; uncalibrated)`,
+          }
+        : { ...common, state: 'improved', why: `ratio to ${figure.reference.id} ${describeChange(common)}` };
+    }
+    return {
+      ...common,
+      state: 'pass',
+      why: `ratio to ${figure.reference.id} within its interval or the ${pct(tolerance)} band (uncalibrated)`,
+    };
   }
   const value = base.unit === figure.unit ? figure.value : convert(figure.value, figure.unit, base.unit);
   const change = relativeChange(value, base.value, figure.better);
+  const common = { ...judged, change, subject: 'value' as const };
   const ci = figure.stats && figure.stats.ciMethod !== 'none' ? figure.stats.ci95 : undefined;
-  const nowCi: [number, number] | undefined = ci
-    ? [convert(ci[0], figure.unit, base.unit), convert(ci[1], figure.unit, base.unit)]
-    : undefined;
-  const separated = !overlaps(nowCi, base.ci95);
-  if (change < -tolerance && (separated || !nowCi || !base.ci95)) {
+  if (!ci || !base.ci95) {
     return {
-      state: 'regressed',
-      change,
-      why: `worse by ${pct(-change)} (> ${pct(tolerance)} noise band${separated ? ', 95% CIs apart' : ''})`,
+      ...common,
+      state: 'invalid',
+      why: 'no verdict: neither a calibrated between-run spread nor a within-run interval (run rig calibrate)',
     };
   }
-  if (change > tolerance && (separated || !nowCi || !base.ci95)) {
-    return { state: 'improved', change, why: `better by ${pct(change)}` };
+  const nowCi: [number, number] = [
+    convert(ci[0], figure.unit, base.unit),
+    convert(ci[1], figure.unit, base.unit),
+  ];
+  const separated = !overlaps(nowCi, base.ci95);
+  if (Math.abs(change) > tolerance && separated) {
+    return change < 0
+      ? {
+          ...common,
+          state: 'regressed',
+          why: `${describeChange(common)} (> ${pct(tolerance)} band, 95% CIs apart; uncalibrated)`,
+        }
+      : { ...common, state: 'improved', why: describeChange(common) };
   }
   return {
+    ...common,
     state: 'pass',
-    change,
     why:
       Math.abs(change) > tolerance
-        ? `changed ${pct(change)} but the 95% CIs overlap`
-        : `within the ${pct(tolerance)} noise band`,
+        ? `${describeChange(common)} but the 95% CIs overlap (uncalibrated)`
+        : `within the ${pct(tolerance)} band (uncalibrated)`,
   };
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+interface Pending {
+  index: number;
+  test: NoiseTest;
+  calibrated: Calibrated;
+  subject: 'value' | 'ratio';
+  change: number;
+  delta?: number;
+  what: string;
+}
+
+/** The calibrated test of one figure, or why it cannot be judged that way. */
+function calibratedTest(
+  figure: Figure,
+  base: BaselineEntry,
+): { pending: Omit<Pending, 'index'> } | { verdict: Partial_ } | undefined {
+  const runs = base.runs ?? 1;
+  if (figure.reference && base.ratioSpread !== undefined && base.ratio !== undefined) {
+    if (base.referenceId && base.referenceId !== figure.reference.id) {
+      return {
+        verdict: {
+          state: 'invalid',
+          subject: 'ratio',
+          why: `no verdict: the reference changed from ${base.referenceId} to ${figure.reference.id}`,
+        },
+      };
+    }
+    const calibrated: Calibrated = {
+      scale: 'log',
+      centre: base.ratio,
+      spread: base.ratioSpread,
+      runs,
+    };
+    const test = noiseTest(figure.reference.ratio, calibrated, figure.better, 'x');
+    if (!test) return undefined;
+    return {
+      pending: {
+        test,
+        calibrated,
+        subject: 'ratio',
+        change: relativeChange(figure.reference.ratio, base.ratio, figure.better),
+        what: `ratio to ${figure.reference.id}`,
+      },
+    };
+  }
+  if (base.spread === undefined) return undefined;
+  const scale = base.scale ?? 'log';
+  const value = base.unit === figure.unit ? figure.value : convert(figure.value, figure.unit, base.unit);
+  const calibrated: Calibrated = {
+    scale,
+    centre: base.value,
+    spread: base.spread,
+    runs,
+  };
+  const test = noiseTest(value, calibrated, figure.better, base.unit);
+  if (!test) {
+    return {
+      verdict: {
+        state: 'invalid',
+        why: `no verdict: ${formatValue(value, base.unit)} cannot be compared on a log scale (run rig calibrate again)`,
+      },
+    };
+  }
+  return {
+    pending: {
+      test,
+      calibrated,
+      subject: 'value',
+      change: relativeChange(value, base.value, figure.better),
+      ...(scale === 'linear' ? { delta: value - base.value } : {}),
+      what: 'value',
+    },
+  };
+}
 
 /**
- * Judge a run: thresholds first (a breach fails), then the baseline with the noise band and
- * confidence intervals. An invalid figure gets no verdict, never a pass.
- * Exit code: 1 on any breach or regression, else 2 when a judged figure was invalid, else 0.
+ * Judge a run: thresholds first (a breach fails), then the baseline. A calibrated figure is a
+ * regression when its change is beyond what its own between-run spread explains, with Holm's
+ * step-down holding the chance of any false alarm in the run to `alpha`; an instruction count
+ * against a fixed band; an uncalibrated figure on its within-run interval and the profile's
+ * band, and with neither spread nor interval it gets no verdict. An invalid figure gets no
+ * verdict, never a pass. Exit code: 1 on any breach or regression, else 2 when a judged figure
+ * had no verdict, else 0.
  */
 export function evaluateGate(
   figures: Figure[],
@@ -123,9 +316,13 @@ export function evaluateGate(
   baseline: Baseline | undefined,
   options: GateOptions,
 ): GateResult {
+  const alpha = options.alpha ?? DEFAULT_ALPHA;
+  const band = options.instructionBand ?? DEFAULT_INSTRUCTION_BAND;
   const verdicts: Verdict[] = [];
+  /** Breached thresholds by verdict index: a breach outranks the baseline's verdict. */
+  const breached = new Map<number, string>();
+  const pending: Pending[] = [];
   const seen = new Set<string>();
-  let judgedInvalid = false;
   for (const figure of figures) {
     seen.add(figure.id);
     const applicable = rules.filter(
@@ -137,6 +334,7 @@ export function evaluateGate(
       unit: figure.unit,
       ...(figure.stats && figure.stats.ciMethod !== 'none' ? { ci95: figure.stats.ci95 } : {}),
       ...(figure.reference ? { ratio: figure.reference.ratio } : {}),
+      ...(figure.reference?.ratioCi95 ? { ratioCi95: figure.reference.ratioCi95 } : {}),
     };
     const common = {
       id: figure.id,
@@ -145,7 +343,6 @@ export function evaluateGate(
       ...(base ? { baseline: base } : {}),
     };
     if (!figure.valid) {
-      if (applicable.length > 0 || base) judgedInvalid = true;
       verdicts.push({
         ...common,
         state: 'invalid',
@@ -154,26 +351,102 @@ export function evaluateGate(
       continue;
     }
     const breaches = applicable.map((r) => checkRule(r, figure)).filter((x): x is string => x !== undefined);
-    const baselineVerdict = base ? compareBaseline(figure, base, options.tolerance) : undefined;
-    if (breaches.length > 0) {
-      verdicts.push({
-        ...common,
-        state: 'breach',
-        why: breaches.join('; '),
-        ...(baselineVerdict ? { change: baselineVerdict.change } : {}),
-      });
-    } else if (baselineVerdict) {
-      verdicts.push({ ...common, ...baselineVerdict });
-    } else if (applicable.length > 0) {
-      verdicts.push({
-        ...common,
-        state: 'pass',
-        why: `meets ${applicable.map((r) => `"${r.text}"`).join(', ')}`,
-      });
-    } else {
-      verdicts.push({ ...common, state: 'new', why: 'no threshold and no baseline' });
+    if (breaches.length > 0) breached.set(verdicts.length, breaches.join('; '));
+    const breachVerdict = (extra: Partial<Verdict> = {}): Verdict => ({
+      ...common,
+      ...extra,
+      state: 'breach',
+      why: breaches.join('; '),
+    });
+    if (!base) {
+      if (breaches.length > 0) verdicts.push(breachVerdict());
+      else if (applicable.length > 0)
+        verdicts.push({
+          ...common,
+          state: 'pass',
+          why: `meets ${applicable.map((r) => `"${r.text}"`).join(', ')}`,
+        });
+      else verdicts.push({ ...common, state: 'new', why: 'no threshold and no baseline' });
+      continue;
     }
+    let judged: Partial_;
+    if (figure.unit === INSTRUCTION_UNIT) {
+      judged = compareInstructions(figure, base, band);
+    } else {
+      const calibrated = calibratedTest(figure, base);
+      if (calibrated && 'pending' in calibrated) {
+        pending.push({ ...calibrated.pending, index: verdicts.length });
+        // Filled in once the whole family is known (Holm).
+        verdicts.push({ ...common, state: 'pass', why: '' });
+        continue;
+      }
+      judged = calibrated ? calibrated.verdict : compareUncalibrated(figure, base, options.tolerance);
+    }
+    verdicts.push(breaches.length > 0 ? breachVerdict(judged) : { ...common, ...judged });
   }
+
+  // The calibrated family: Holm on the one-sided p of a change this bad, and (separately) this good.
+  const m = pending.length;
+  const worse = holmRejects(
+    pending.map((p) => p.test.pWorse),
+    alpha,
+  );
+  const better = holmRejects(
+    pending.map((p) => p.test.pBetter),
+    alpha,
+  );
+  const method = `Holm over ${m} calibrated figures, family-wise alpha ${alpha}`;
+  const kByDf = new Map<number, number>();
+  const powerByDf = new Map<number, number>();
+  pending.forEach((p, j) => {
+    const v = verdicts[p.index]!;
+    const k = kByDf.get(p.test.df) ?? criticalZ(alpha, m, p.test.df);
+    kByDf.set(p.test.df, k);
+    const mde = minimumDetectableEffect(k, p.test.scaleSd, p.calibrated.scale);
+    const power = powerByDf.get(p.test.df) ?? upperQuantile(0.05, p.test.df);
+    powerByDf.set(p.test.df, power);
+    const mde95 = minimumDetectableEffect(
+      k + power,
+      p.test.scaleSd * spreadUpperFactor(p.test.df),
+      p.calibrated.scale,
+    );
+    const linear = p.calibrated.scale === 'linear';
+    const info = {
+      change: p.change,
+      ...(p.delta !== undefined ? { delta: p.delta } : {}),
+      scale: p.calibrated.scale,
+      subject: p.subject,
+      judgedBy: 'noise' as const,
+      mde,
+      mde95,
+      k,
+      z: p.test.z,
+      p: worse[j] || p.test.z < 0 ? p.test.pWorse : p.test.pBetter,
+    };
+    const moved = describeChange({ ...info, ...(v.baseline ? { baseline: v.baseline } : {}) });
+    const subject = p.subject === 'ratio' ? `${p.what} ` : '';
+    const spreadText = linear
+      ? formatValue(p.calibrated.spread, v.baseline?.unit ?? '')
+      : pct(Math.expm1(p.calibrated.spread));
+    const evidence = `z ${p.test.z.toFixed(1)}, k ${k.toFixed(1)}; between-run spread ${spreadText} over ${p.calibrated.runs} runs, df ${p.test.df.toFixed(0)}`;
+    let state: VerdictState;
+    let why: string;
+    if (worse[j]) {
+      state = 'regressed';
+      why = `${subject}${moved}: beyond its noise (${evidence}; ${method})`;
+    } else if (better[j]) {
+      state = 'improved';
+      why = `${subject}${moved} (${evidence})`;
+    } else {
+      state = 'pass';
+      why = `${subject}${moved}, within its noise (${evidence}; detectable ${linear ? formatValue(mde, v.baseline?.unit ?? '') : pct(mde)})`;
+    }
+    const breach = breached.get(p.index);
+    verdicts[p.index] = breach
+      ? { ...v, ...info, state: 'breach', why: breach }
+      : { ...v, ...info, state, why };
+  });
+
   if (options.reportMissing && baseline) {
     for (const [id, base] of Object.entries(baseline.figures)) {
       if (!seen.has(id))
@@ -191,6 +464,7 @@ export function evaluateGate(
     number
   >;
   for (const v of verdicts) summary[v.state]++;
+  const judgedInvalid = verdicts.some((v) => v.state === 'invalid' && (v.rules.length > 0 || v.baseline));
   const exitCode = summary.breach + summary.regressed > 0 ? 1 : judgedInvalid ? 2 : 0;
-  return { verdicts, exitCode, summary };
+  return { verdicts, exitCode, summary, ...(m > 0 ? { family: { alpha, figures: m, method } } : {}) };
 }

@@ -12,6 +12,8 @@ export interface GateRunOptions {
   baselineFile?: string;
   thresholdFiles?: string[];
   tolerance?: number;
+  /** Holm's family-wise level of the calibrated verdicts (default DEFAULT_ALPHA). */
+  alpha?: number;
 }
 
 /** Judge a loaded run against the repo's thresholds and its profile's baseline; writes verdicts.json. */
@@ -33,10 +35,14 @@ export function gateRun(run: RunData, options: GateRunOptions): GateResult & { b
       tolerance = 0.2;
     }
   }
-  const result = evaluateGate(run.figures, rules, baseline, { profile: profileName, tolerance });
+  const result = evaluateGate(run.figures, rules, baseline, {
+    profile: profileName,
+    tolerance,
+    ...(options.alpha !== undefined ? { alpha: options.alpha } : {}),
+  });
   writeFileSync(
     path.join(run.dir, 'verdicts.json'),
-    `${JSON.stringify({ baseline: baseline ? path.relative(options.root, baselineFile) : null, tolerance, ...result }, null, 2)}\n`,
+    `${JSON.stringify({ baseline: baseline ? path.relative(options.root, baselineFile) : null, calibrated: Boolean(baseline?.calibration), tolerance, ...result }, null, 2)}\n`,
   );
   run.verdicts = result.verdicts;
   return { ...result, baselineFile };

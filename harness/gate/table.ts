@@ -1,5 +1,5 @@
 import { formatValue } from '../measure/units.ts';
-import type { GateResult, Verdict } from './evaluate.ts';
+import { describeChange, describeMde, type GateResult, type Verdict } from './evaluate.ts';
 
 /** How each verdict reads in tables and reports. */
 export const VERDICT_LABEL: Record<Verdict['state'], string> = {
@@ -24,15 +24,14 @@ export function formatVerdictTable(
   const rows = result.verdicts.filter((v) => options.all || v.state !== 'new');
   const order: Verdict['state'][] = ['breach', 'regressed', 'invalid', 'missing', 'improved', 'pass', 'new'];
   rows.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state) || a.id.localeCompare(b.id));
-  const header = `${cell('figure', 44)} ${cell('baseline', 12)} ${cell('now', 12)} ${cell('change', 8)} ${cell('verdict', 11)} why`;
+  const header = `${cell('figure', 44)} ${cell('baseline', 12)} ${cell('now', 12)} ${cell('change', 20)} ${cell('detectable', 10)} ${cell('verdict', 11)} why`;
   const lines = rows.map((v) => {
     const base = v.baseline ? formatValue(v.baseline.value, v.baseline.unit) : '-';
     const now = v.now ? formatValue(v.now.value, v.now.unit) : '-';
-    const change =
-      v.change === undefined ? '-' : `${v.change >= 0 ? '+' : ''}${(v.change * 100).toFixed(1)}%`;
-    return `${cell(v.id, 44)} ${cell(base, 12)} ${cell(now, 12)} ${cell(change, 8)} ${cell(VERDICT_LABEL[v.state], 11)} ${v.why}`;
+    return `${cell(v.id, 44)} ${cell(base, 12)} ${cell(now, 12)} ${cell(describeChange(v), 20)} ${cell(describeMde(v), 10)} ${cell(VERDICT_LABEL[v.state], 11)} ${v.why}`;
   });
   const s = result.summary;
-  const footer = `gate: ${s.pass} pass, ${s.improved} improved, ${s.regressed} regressed, ${s.breach} breach, ${s.invalid} no verdict, ${s.missing} missing, ${s.new} recorded without a rule -> exit ${result.exitCode}`;
+  const family = result.family ? `; ${result.family.method}` : '';
+  const footer = `gate: ${s.pass} pass, ${s.improved} improved, ${s.regressed} regressed, ${s.breach} breach, ${s.invalid} no verdict, ${s.missing} missing, ${s.new} recorded without a rule${family} -> exit ${result.exitCode}`;
   return [header, ...lines, footer].join('\n');
 }

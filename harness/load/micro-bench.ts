@@ -2,6 +2,7 @@ import { Bench } from 'tinybench';
 import type { Figure, Stats } from '../measure/figure.ts';
 import type { FigureMeta } from '../measure/helpers.ts';
 import { recordFigure } from '../measure/record.ts';
+import { injectAfter, injectedSlowdown } from '../measure/slowdown.ts';
 import { BOOTSTRAP_MAX_N, orderStatisticRanks, quantileSorted, summarize } from '../measure/stats.ts';
 import { progress } from '../run/progress.ts';
 
@@ -31,7 +32,7 @@ export async function microBench(
     retainSamples: true,
     now: () => Number(process.hrtime.bigint()) / 1e6,
   } as ConstructorParameters<typeof Bench>[0]);
-  for (const [name, fn] of Object.entries(tasks)) bench.add(name, fn);
+  for (const [name, fn] of Object.entries(tasks)) bench.add(name, injectedSlowdown() > 0 ? slowed(fn) : fn);
   progress(`micro-bench: ${Object.keys(tasks).join(', ')}`, true);
   await bench.run();
   const out: Record<string, BenchResult> = {};
@@ -96,6 +97,25 @@ export async function microBench(
     };
   }
   return out;
+}
+
+/** Under `rig run --inject-slowdown F`: the task, then a busy-wait of F times its own time. */
+function slowed(fn: () => unknown | Promise<unknown>): () => unknown | Promise<unknown> {
+  const since = (start: bigint) => Number(process.hrtime.bigint() - start);
+  if (fn.constructor.name === 'AsyncFunction') {
+    return async () => {
+      const start = process.hrtime.bigint();
+      await fn();
+      injectAfter(since(start));
+    };
+  }
+  return () => {
+    const start = process.hrtime.bigint();
+    const out = fn();
+    if (out instanceof Promise) return out.then(() => void injectAfter(since(start)));
+    injectAfter(since(start));
+    return out;
+  };
 }
 
 /** `${prefix}.p50` and `.p99` (ns) and `${prefix}.throughput` (ops/s) of one micro-benchmark. */

@@ -55,7 +55,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoadResult
   };
   const maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
   const latency = new LatencyRecorder({ unit: options.unit ?? 'ms' });
-  const lag = new LatencyRecorder({ unit: 'ms' });
+  const lag = new LatencyRecorder({ unit: 'ms', inject: false });
   const meter = new ThroughputMeter().start();
   const errorSamples: string[] = [];
   let errors = 0;

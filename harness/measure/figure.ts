@@ -26,6 +26,10 @@ export const ReferenceSchema = z
     value: z.number(),
     /** value / reference.value, in the figure's own unit sense (higher = more than the reference). */
     ratio: z.number(),
+    /** 95% interval of the ratio, from interleaved A/B windows (bootstrap over the pairs). */
+    ratioCi95: z.tuple([z.number(), z.number()]).optional(),
+    /** Number of interleaved A/B pairs behind the ratio. */
+    pairs: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -49,6 +53,12 @@ export const FigureInputSchema = z
     /** Percentile curve for charts: [percentile 0-100, value in `unit`]. */
     percentiles: z.array(z.tuple([z.number(), z.number()])).optional(),
     labels: z.record(z.string(), z.string()).optional(),
+    /**
+     * How the gate compares runs: `log` (relative change; positive values that scale, such as
+     * latencies and rates) or `linear` (absolute difference; signed values and values near zero,
+     * such as growth, overheads and counts). Default: inferred from the calibrated values.
+     */
+    scale: z.enum(['log', 'linear']).optional(),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Stats } from './figure.ts';
+import { injectAfter } from './slowdown.ts';
 import {
   BOOTSTRAP_MAX_N,
   orderStatisticRanks,
@@ -17,6 +18,11 @@ export interface LatencyRecorderOptions {
   highestNs?: number;
   /** Significant digits kept by the HDR histogram (1-5). Default 3 (0.1% resolution). */
   digits?: number;
+  /**
+   * Whether `rig run --inject-slowdown` applies to what this recorder records (default true).
+   * Off for recorders of the driver itself, such as send lag.
+   */
+  inject?: boolean;
 }
 
 /**
@@ -29,9 +35,11 @@ export class LatencyRecorder {
   private readonly histogram: hdr.Histogram;
   private readonly raw: number[] = [];
   private count = 0;
+  private readonly inject: boolean;
 
   constructor(options: LatencyRecorderOptions = {}) {
     this.unit = options.unit ?? 'us';
+    this.inject = options.inject ?? true;
     this.histogram = hdr.build({
       bitBucketSize: 64,
       autoResize: true,
@@ -42,9 +50,13 @@ export class LatencyRecorder {
     });
   }
 
-  /** Record one latency in nanoseconds. */
+  /**
+   * Record one latency in nanoseconds. Under `--inject-slowdown F` the operation is first made
+   * slower by F of its own time (a busy-wait) and the slowed time is recorded.
+   */
   record(ns: number): void {
-    const v = Math.max(1, Math.round(ns));
+    const slowed = this.inject ? ns + injectAfter(ns) : ns;
+    const v = Math.max(1, Math.round(slowed));
     this.histogram.recordValue(v);
     if (this.raw.length < BOOTSTRAP_MAX_N) this.raw.push(v);
     this.count++;

@@ -6,7 +6,72 @@ import { formatZodIssues } from '../config/zod-error.ts';
 import { RigError } from '../errors.ts';
 import { runContext } from '../run/context.ts';
 import { type Figure, type FigureInput, FigureInputSchema, FigureSchema } from './figure.ts';
-import { formatValue } from './units.ts';
+import { timerCostNs } from './timer.ts';
+import { convert, formatValue, unitInfo } from './units.ts';
+
+/**
+ * A rate (`<noun>/s`, better 'higher') summarises per-interval rates: with fewer intervals than
+ * this it has no spread to show, however many operations it counted.
+ */
+export const MIN_RATE_INTERVALS = 5;
+
+/** A latency timed per call must be at least this many times the cost of the clock that timed it. */
+export const TIMER_FLOOR_FACTOR = 5;
+
+const STATISTIC = /^(p\d+|mean|min|max|median)$/;
+
+function dimension(unit: string): string | undefined {
+  try {
+    return unitInfo(unit).dimension;
+  } catch {
+    return undefined;
+  }
+}
+
+const ns = (v: number) => (v >= 100 ? v.toFixed(0) : v.toPrecision(2));
+
+/**
+ * The run-validity rules a recorded figure must pass; one reason per broken rule.
+ * - A rate counts its measured intervals (stats.n) against MIN_RATE_INTERVALS.
+ * - Any other figure with a distribution counts its samples (figure.n) against the profile's
+ *   minSamples, unless it has no interval at all (ciMethod 'none', e.g. a single value).
+ * - A latency (time unit, better 'lower') timed per call within TIMER_FLOOR_FACTOR x the timer's
+ *   cost measures the clock. `labels.timing` says how it was timed: `per-call` (the default),
+ *   `amortised` (one clock read around a batch, divided by its size) or `clock` (the timer's own
+ *   cost); only `per-call` is judged against the floor.
+ */
+export function validityProblems(
+  figure: Pick<Figure, 'id' | 'value' | 'unit' | 'better' | 'n' | 'stats' | 'labels' | 'profile'>,
+  rules: { minSamples: number; timerCostNs: () => number },
+): string[] {
+  const { stats } = figure;
+  if (!stats) return [];
+  const problems: string[] = [];
+  const kind = dimension(figure.unit);
+  const isRate = (kind === 'rate' || kind === 'byte-rate') && figure.better === 'higher';
+  if (isRate) {
+    if (stats.n < MIN_RATE_INTERVALS) {
+      problems.push(
+        `only ${stats.n} measured intervals; a rate needs at least ${MIN_RATE_INTERVALS} to show its spread (${figure.n} operations counted)`,
+      );
+    }
+  } else if (figure.n < rules.minSamples && stats.ciMethod !== 'none') {
+    problems.push(`only ${figure.n} samples; the ${figure.profile} profile needs ${rules.minSamples}`);
+  }
+  const timing = figure.labels?.timing ?? 'per-call';
+  if (kind === 'time' && figure.better === 'lower' && timing === 'per-call') {
+    const valueNs = convert(figure.value, figure.unit, 'ns');
+    const costNs = rules.timerCostNs();
+    if (valueNs < TIMER_FLOOR_FACTOR * costNs) {
+      const last = figure.id.slice(figure.id.lastIndexOf('.') + 1);
+      const statistic = STATISTIC.test(last) ? last : 'value';
+      problems.push(
+        `${statistic} ${ns(valueNs)} ns is within ${TIMER_FLOOR_FACTOR}x the timer's own cost (${ns(costNs)} ns): timed per call, it measures the clock; time a batch and label it timing: amortised`,
+      );
+    }
+  }
+  return problems;
+}
 
 /** vitest's current test, when a figure is recorded inside one. */
 async function currentTest(): Promise<{ name?: string; file?: string }> {
@@ -26,7 +91,8 @@ function suiteFromPath(file: string | undefined): string {
 
 /**
  * Record one measured number with its evidence. Validates the figure, applies the run-validity
- * rules (too few samples -> invalid), appends it to the run's figures.jsonl and attaches it to
+ * rules (validityProblems: too few samples or intervals, a per-call latency at the timer's floor
+ * -> invalid, with the reason), appends it to the run's figures.jsonl and attaches it to
  * the current Allure test as parameters and a JSON attachment. Returns the stored figure.
  */
 export async function recordFigure(input: FigureInput): Promise<Figure> {
@@ -54,10 +120,12 @@ export async function recordFigure(input: FigureInput): Promise<Figure> {
     ...(test.name ? { test: test.name } : {}),
     at: new Date().toISOString(),
   });
-  const minSamples = profile().minSamples;
-  if (figure.valid && figure.stats && figure.n < minSamples && figure.stats.ciMethod !== 'none') {
-    figure.valid = false;
-    figure.invalidReason = `only ${figure.n} samples; the ${figure.profile} profile needs ${minSamples}`;
+  if (figure.valid) {
+    const problems = validityProblems(figure, { minSamples: profile().minSamples, timerCostNs });
+    if (problems.length > 0) {
+      figure.valid = false;
+      figure.invalidReason = problems.join('; ');
+    }
   }
   appendFileSync(run.figuresFile, `${JSON.stringify(figure)}\n`);
   if (test.name) await attachToAllure(figure);

@@ -5,10 +5,19 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RigError } from '../errors.ts';
 import { runContext } from '../run/context.ts';
+import type { Stats } from './figure.ts';
 import { LatencyRecorder } from './latency.ts';
-import { parseFiguresJsonl, recordFigure } from './record.ts';
+import {
+  MIN_RATE_INTERVALS,
+  parseFiguresJsonl,
+  recordFigure,
+  TIMER_FLOOR_FACTOR,
+  validityProblems,
+} from './record.ts';
 import { ResourceSampler } from './resources.ts';
+import { summarize } from './stats.ts';
 import { ThroughputMeter } from './throughput.ts';
+import { timerCostNs } from './timer.ts';
 
 // Figures of these tests go to a throwaway run, not the run that is testing the harness.
 const runDir = mkdtempSync(path.join(os.tmpdir(), 'rig-recorders-'));
@@ -148,5 +157,86 @@ describe('recordFigure', () => {
     const { figures, rejected } = parseFiguresJsonl(`${good}\n{"id":"a.c","val`);
     expect(figures).toHaveLength(1);
     expect(rejected).toHaveLength(1);
+  });
+});
+
+describe('validity rules', () => {
+  const rules = { minSamples: 200, timerCostNs: () => 40 };
+  const stats = (n: number, ciMethod: Stats['ciMethod'] = 'bootstrap'): Stats => ({
+    ...summarize(Array.from({ length: n }, (_, i) => 1000 + i)),
+    ciMethod,
+  });
+  const rate = (intervals: number, operations: number) => ({
+    id: 'selftest.rule.throughput',
+    value: 1e6,
+    unit: 'ops/s',
+    better: 'higher' as const,
+    n: operations,
+    stats: stats(intervals, intervals < 2 ? 'none' : 't'),
+    profile: 'smoke',
+  });
+
+  it('judges a rate by its measured intervals, not by the operations it counted', () => {
+    expect(validityProblems(rate(MIN_RATE_INTERVALS - 2, 1_000_000), rules)).toEqual([
+      `only ${MIN_RATE_INTERVALS - 2} measured intervals; a rate needs at least ${MIN_RATE_INTERVALS} to show its spread (1000000 operations counted)`,
+    ]);
+    // One interval has no interval estimate at all (ciMethod 'none'): still too few.
+    expect(validityProblems(rate(1, 1_000_000), rules)[0]).toMatch(/only 1 measured intervals/);
+    // Few operations but enough intervals: the profile's minSamples does not apply to rates.
+    expect(validityProblems(rate(MIN_RATE_INTERVALS, 50), rules)).toEqual([]);
+  });
+
+  it('keeps counting samples for latencies', () => {
+    const latency = (n: number) => ({
+      id: 'selftest.rule.p50',
+      value: 5,
+      unit: 'us',
+      better: 'lower' as const,
+      n,
+      stats: stats(n),
+      profile: 'smoke',
+    });
+    expect(validityProblems(latency(150), rules)).toEqual(['only 150 samples; the smoke profile needs 200']);
+    expect(validityProblems(latency(200), rules)).toEqual([]);
+  });
+
+  it(`marks a per-call latency within ${TIMER_FLOOR_FACTOR}x the timer's cost invalid, unless amortised`, () => {
+    const fast = {
+      id: 'selftest.rule.get.p50',
+      value: 0.048,
+      unit: 'us',
+      better: 'lower' as const,
+      n: 1000,
+      stats: stats(1000),
+      profile: 'smoke',
+    };
+    const [why] = validityProblems(fast, rules);
+    expect(why).toMatch(
+      /^p50 48 ns is within 5x the timer's own cost \(40 ns\): timed per call, it measures the clock/,
+    );
+    expect(validityProblems({ ...fast, labels: { timing: 'amortised' } }, rules)).toEqual([]);
+    expect(validityProblems({ ...fast, value: 0.25 }, rules)).toEqual([]); // 250 ns: clear of 5 x 40 ns
+    // Not a latency: a rate or a count in the same range is not judged against the clock.
+    expect(validityProblems({ ...fast, unit: 'count' }, rules)).toEqual([]);
+    // Without a distribution there is nothing timed per call to judge.
+    const { stats: _stats, ...single } = fast;
+    expect(validityProblems(single, rules)).toEqual([]);
+  });
+
+  it('applies the floor in recordFigure with the cost measured in this process', async () => {
+    const cost = timerCostNs();
+    expect(cost).toBeGreaterThan(0);
+    expect(timerCostNs()).toBe(cost); // cached: one number per process
+    const f = await recordFigure({
+      id: 'selftest.floor.get.p50',
+      value: cost,
+      unit: 'ns',
+      better: 'lower',
+      n: 1000,
+      stats: stats(1000),
+      method: 'unit test',
+    });
+    expect(f.valid).toBe(false);
+    expect(f.invalidReason).toMatch(/within 5x the timer's own cost/);
   });
 });

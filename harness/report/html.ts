@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { Verdict } from '../gate/evaluate.ts';
+import { describeChange, describeMde, type Verdict } from '../gate/evaluate.ts';
 import { VERDICT_LABEL } from '../gate/table.ts';
 import type { Figure } from '../measure/figure.ts';
 import { formatValue } from '../measure/units.ts';
@@ -28,9 +28,21 @@ function ciText(f: Figure): string {
 
 function figureRow(f: Figure, v: Verdict | undefined): string {
   const state = v?.state ?? (f.valid ? 'new' : 'invalid');
-  const change = v?.change === undefined ? '' : `${v.change >= 0 ? '+' : ''}${(v.change * 100).toFixed(1)}%`;
+  const change = v ? describeChange(v).replace(/^-$/, '') : '';
+  const judged =
+    v?.judgedBy === 'noise'
+      ? 'between-run noise'
+      : v?.judgedBy === 'band'
+        ? '1% band'
+        : v?.judgedBy === 'interval'
+          ? 'within-run CI (uncalibrated)'
+          : '';
+  const mde = v && v.mde !== undefined ? `detectable ${describeMde(v)}` : '';
   const base = v?.baseline ? formatValue(v.baseline.value, v.baseline.unit) : '';
-  const ref = f.reference ? `${f.reference.ratio.toPrecision(3)}× ${esc(f.reference.id)}` : '';
+  const refCi = f.reference?.ratioCi95
+    ? ` [${f.reference.ratioCi95[0].toPrecision(3)}, ${f.reference.ratioCi95[1].toPrecision(3)}]${f.reference.pairs ? `, ${f.reference.pairs} pairs` : ''}`
+    : '';
+  const ref = f.reference ? `${f.reference.ratio.toPrecision(3)}×${esc(refCi)} ${esc(f.reference.id)}` : '';
   const spread = f.stats
     ? `p50 ${formatValue(f.stats.p50, f.unit)} · p95 ${formatValue(f.stats.p95, f.unit)} · p99 ${formatValue(f.stats.p99, f.unit)} · sd ${formatValue(f.stats.sd, f.unit)}`
     : '';
@@ -42,7 +54,7 @@ function figureRow(f: Figure, v: Verdict | undefined): string {
   <td>${ref}</td>
   <td class="num">${esc(base)}</td>
   <td class="num">${esc(change)}</td>
-  <td><span class="badge b-${state}">${esc(STATE_LABEL[state] ?? state)}</span></td>
+  <td><span class="badge b-${state}">${esc(STATE_LABEL[state] ?? state)}</span><div class="method">${esc(mde)}${mde && judged ? ' · ' : ''}${esc(judged)}</div></td>
   <td class="why">${esc(v?.why ?? (f.valid ? '' : (f.invalidReason ?? '')))}</td>
 </tr>`;
 }
@@ -162,14 +174,14 @@ tr.s-breach,tr.s-regressed{background:#fff5f5}
 dl.env{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dt{color:#57606a}dd{margin:0}
 </style></head><body>
 <header><h1>rig run <code>${esc(run.meta.runId)}</code></h1>
-<div class="meta">profile <b>${esc(run.meta.profile)}</b> · started ${esc(run.meta.startedAt)} · commit ${esc(env.commit ?? 'unknown')}${env.dirty ? ' (dirty)' : ''}</div>
+<div class="meta">profile <b>${esc(run.meta.profile)}</b> · started ${esc(run.meta.startedAt)} · commit ${esc(env.commit ?? 'unknown')}${env.dirty ? ' (dirty)' : ''}${run.meta.injected ? ` · <b>injected slowdown ${esc(run.meta.injected.slowdown)}</b> (calibration run, never a baseline)` : ''}</div>
 <p><span class="verdict v-${overall}">${overall === 'ok' ? 'PASS' : overall === 'warn' ? 'PASS WITH NO-VERDICT FIGURES' : 'FAIL'}</span>
 tests: ${tests ? `${tests.passed} passed, ${tests.failed} failed, ${tests.skipped} skipped` : 'unknown'} · figures: ${run.figures.length} ${summary}</p></header>
 <main>
 <section><h2>Environment</h2><dl class="env">${Object.entries(env)
     .map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`)
     .join('')}</dl>
-<p class="method">Each figure carries its method, its sample count n and a 95% confidence interval (bootstrap for small samples, exact order-statistic intervals for percentiles of large ones). A figure marked "no verdict" came from an untrustworthy run (driver saturated, rate not achieved, too few samples) and is never counted as a pass.</p></section>
+<p class="method">Each figure carries its method, its sample count n and a 95% confidence interval (bootstrap for small samples, exact order-statistic intervals for percentiles of large ones). A figure marked "no verdict" came from an untrustworthy run (driver saturated, rate not achieved, too few samples) and is never counted as a pass. Within-run intervals describe one run only: the gate judges a change against the figure's between-run spread measured by <code>rig calibrate</code> (A/A runs), with Holm's method holding the chance of any false alarm in the run to 1%; "detectable" under a verdict is the smallest change the gate could flag for that figure.</p></section>
 ${run.rejected.length ? `<section><h2>Rejected figure lines</h2><pre>${esc(run.rejected.join('\n'))}</pre></section>` : ''}
 ${attentionSection}
 ${sections || '<section><h2>No figures</h2><p>This run recorded no figures.</p></section>'}

@@ -22,6 +22,8 @@ export const RunMetaSchema = z
       .optional(),
     vitestExitCode: z.number().nullable().optional(),
     targets: z.record(z.string(), z.string()).optional(),
+    /** `rig run --inject-slowdown F`: a calibration run that can never become a baseline. */
+    injected: z.object({ slowdown: z.number() }).strict().optional(),
   })
   .strict();
 export type RunMeta = z.infer<typeof RunMetaSchema> & { environment: Environment | Record<string, unknown> };

@@ -22,6 +22,8 @@ export interface RunOptions {
   /** Treat no-verdict figures as a failure (exit 2). */
   strict?: boolean;
   json?: boolean;
+  /** `--inject-slowdown F`: slow every measured operation by F of its own time (calibration only). */
+  injectSlowdown?: number;
   argv: string[];
   log?: (line: string) => void;
 }
@@ -92,12 +94,17 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
     files: selection.files,
     environment: captureEnvironment(options.root) as unknown as Record<string, unknown>,
     ...(Object.keys(targets).length ? { targets } : {}),
+    ...(options.injectSlowdown ? { injected: { slowdown: options.injectSlowdown } } : {}),
   };
   const writeMeta = () => writeFileSync(path.join(dir, 'run.json'), `${JSON.stringify(meta, null, 2)}\n`);
   writeMeta();
   log(
     `rig: run ${runId}, profile ${profile.name}, ${selection.files.length} test files -> ${path.relative(options.root, dir)}`,
   );
+  if (options.injectSlowdown)
+    log(
+      `rig: injecting a ${(options.injectSlowdown * 100).toFixed(0)}% slowdown into every measured operation (calibration run; never a baseline)`,
+    );
 
   const vitest = path.join(options.root, 'node_modules', 'vitest', 'vitest.mjs');
   const child = execa(process.execPath, [vitest, 'run', '--config', 'vitest.config.ts', ...selection.files], {
@@ -112,6 +119,7 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
       RIG_TARGETS: JSON.stringify(targets),
       RIG_PROFILE_OVERRIDES: JSON.stringify(overrides),
       RIG_TEST_TIMEOUT_MS: String(profile.testTimeoutMs),
+      RIG_INJECT_SLOWDOWN: options.injectSlowdown ? String(options.injectSlowdown) : '',
     },
   });
   const onSignal = () => child.kill('SIGTERM');

@@ -1,6 +1,7 @@
 // Inference benchmark matrix (bench/nightly profiles only): output tokens/s, TTFT and E2E of the
 // gateway on the generated model across slots (sequences of the one llama.cpp context) x client
 // concurrency, and across llama.cpp thread counts. Each gateway runs as its own child process.
+// Every step's figures (error rates included) are recorded before any assertion can stop the test.
 import { describe, expect, it } from 'vitest';
 import {
   closedLoop,
@@ -34,7 +35,7 @@ async function measure(
   concurrency: number,
   method: string,
   count = Math.max(profile().minSamples, profile().count(concurrency * 2)),
-): Promise<void> {
+): Promise<string[]> {
   const ttft = new LatencyRecorder({ unit: 'ms' });
   let tokens = 0;
   let seq = 0;
@@ -57,9 +58,8 @@ async function measure(
       tokens += t.outputTokens;
     },
   });
-  expect(r.errorSamples).toEqual([]);
   await recordLoad(`${prefix}.e2e`, r, { method, unit: 'req/s' });
-  await recordLatency(`${prefix}.ttft`, ttft, { method: `${method}; TTFT` });
+  if (ttft.n > 0) await recordLatency(`${prefix}.ttft`, ttft, { method: `${method}; TTFT` });
   await recordFigure({
     id: `${prefix}.output_rate`,
     value: tokens / (r.throughput.elapsedMs / 1000),
@@ -69,27 +69,33 @@ async function measure(
     method: `${method}; output tokens over the run`,
     ...(r.valid ? {} : { valid: false, invalidReason: r.invalidReason ?? 'invalid run' }),
   });
+  return r.errorSamples.map((e) => `${prefix}: ${e}`);
 }
 
 describe('inference benchmark matrix', () => {
   for (const slots of [1, 2, 4, 8]) {
     it(`slots ${slots} x concurrency 1, 4, 16, 64`, async () => {
+      const errors: string[] = [];
       await withGateway({ slots }, async (v1) => {
         for (const concurrency of [1, 4, 16, 64]) {
-          await measure(
-            v1,
-            `inference.bench.slots${slots}.c${concurrency}`,
-            concurrency,
-            `closed loop, ${concurrency} clients, gateway with ${slots} slots, streaming chat max_tokens ${MAX_TOKENS}`,
+          errors.push(
+            ...(await measure(
+              v1,
+              `inference.bench.slots${slots}.c${concurrency}`,
+              concurrency,
+              `closed loop, ${concurrency} clients, gateway with ${slots} slots, streaming chat max_tokens ${MAX_TOKENS}`,
+            )),
           );
         }
       });
+      // Every step is recorded (error rates included) before anything is asserted.
+      expect(errors).toEqual([]);
     });
   }
 
   for (const threads of [1, 2]) {
     it(`llama.cpp threads ${threads} (slots 4, concurrency 16)`, async () => {
-      await withGateway({ slots: 4, threads }, (v1) =>
+      const errors = await withGateway({ slots: 4, threads }, (v1) =>
         measure(
           v1,
           `inference.bench.threads${threads}.c16`,
@@ -99,6 +105,7 @@ describe('inference benchmark matrix', () => {
           profile().count(10),
         ),
       );
+      expect(errors).toEqual([]);
     });
   }
 });

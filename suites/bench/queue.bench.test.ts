@@ -1,6 +1,11 @@
-// The queue's benchmark matrix (bench/nightly profiles): cross-process throughput at 1x1 and 4x4
-// for 64 B .. 64 KiB, round-trip latency with spinning and sleeping waiters, memory efficiency,
-// and same-run references (worker_threads postMessage, a Unix-domain socket, a memcpy).
+// The queue's benchmark matrix (bench/nightly profiles): the headline 64 B message rate with one
+// put and one get call per message (queue.throughput.1x1.64B.rate), batched cross-process
+// throughput at 1x1 and 4x4 for 64 B .. 64 KiB (the batch size in the id: ...64B.batch64.rate),
+// round-trip latency with spinning and sleeping waiters, memory efficiency, and same-run
+// references (worker_threads postMessage, a Unix-domain socket, a memcpy). Every message of the
+// throughput and round-trip workloads carries a sequence number and checksum that its consumer
+// verifies; a figure whose messages did not all arrive intact and in order is recorded invalid and
+// fails its test.
 import { describe, expect, it } from 'vitest';
 import {
   type Figure,
@@ -31,6 +36,22 @@ function toThroughput(s: bench.RateSample): ThroughputResult {
 }
 
 const ref = (f: Figure) => ({ id: f.id, value: f.value });
+
+/** A figure over messages that were lost, corrupted or reordered is recorded, but invalid. */
+function trust(check: bench.StreamCheck) {
+  const failure = bench.checkFailure(check);
+  return failure ? { valid: false, invalidReason: failure } : {};
+}
+
+/** After the figures are recorded: every message sent arrived, intact and in order. */
+function expectEveryMessageVerified(what: string, check: bench.StreamCheck) {
+  expect(check.mismatches, `${what}: ${bench.describeCheck(check)}`).toBe(0);
+  expect(check.received, `${what}: messages received = sent (${bench.describeCheck(check)})`).toBe(
+    check.sent,
+  );
+  expect(check.sent, `${what}: messages sent`).toBeGreaterThan(0);
+}
+
 const window = () => ({ durationMs: profile().durationMs, warmupMs: profile().warmupMs });
 const SIZES: Array<[string, number]> = [
   ['64B', 64],
@@ -77,6 +98,33 @@ describe('queue benchmarks', () => {
     profile().testTimeoutMs,
   );
 
+  it(
+    'headline: 64 B message rate, 1x1 processes, one put and one get call per message',
+    async () => {
+      progress('queue bench: 1x1 throughput at 64B, one call per message');
+      const sample = await bench.queueThroughput({
+        producers: 1,
+        consumers: 1,
+        size: 64,
+        batch: 1,
+        ...window(),
+      });
+      const r = toThroughput(sample);
+      const refsAt = refs.get('64B');
+      await recordThroughput('queue.throughput.1x1.64B.rate', r, {
+        unit: 'msg/s',
+        method:
+          'one flood and one drain process moving raw 64 B messages one per Node-API call on each side (putManyFrom/getManyInto of 1), every sequence number and checksum verified by the drain, counted per 50 ms after warm-up',
+        ...(refsAt ? { reference: ref(refsAt.postMessage) } : {}),
+        ...trust(sample.check),
+      });
+      expect(sample.batch).toBe(1);
+      expectEveryMessageVerified('1x1 64B unbatched', sample.check);
+      expect(r.count).toBeGreaterThan(0);
+    },
+    profile().testTimeoutMs,
+  );
+
   for (const [P, C] of [
     [1, 1],
     [4, 4],
@@ -84,55 +132,46 @@ describe('queue benchmarks', () => {
     it(
       `throughput, ${P} producer x ${C} consumer processes, 64 B .. 64 KiB`,
       async () => {
+        const verdicts: Array<[string, bench.StreamCheck, number]> = [];
         for (const [label, size] of SIZES) {
           progress(`queue bench: ${P}x${C} throughput at ${label}`);
-          const r = toThroughput(
-            await bench.queueThroughput({ producers: P, consumers: C, size, ...window() }),
-          );
-          expect(r.count).toBeGreaterThan(0);
-          const shape = `${P}x${C}`;
-          const method = `${P} flood and ${C} drain processes, raw ${label} messages in batches of up to 64 per Node-API call, 4 MiB ring, counted per 50 ms after warm-up`;
+          const sample = await bench.queueThroughput({ producers: P, consumers: C, size, ...window() });
+          const r = toThroughput(sample);
+          // the id names the batch that ran: 64 messages per call, fewer where 64 exceed 1 MiB
+          const id = `queue.throughput.${P}x${C}.${label}.batch${sample.batch}`;
+          const method = `${P} flood and ${C} drain processes, raw ${label} messages in batches of ${sample.batch} per Node-API call on each side (putManyFrom/getManyInto), 4 MiB ring, every sequence number and checksum verified by the drains, counted per 50 ms after warm-up`;
+          const valid = trust(sample.check);
           const refsAt = refs.get(label);
-          await recordThroughput(`queue.throughput.${shape}.${label}.rate`, r, {
+          await recordThroughput(`${id}.rate`, r, {
             unit: 'msg/s',
             method,
             ...(refsAt ? { reference: ref(refsAt.postMessage) } : {}),
+            ...valid,
           });
-          await recordThroughput(`queue.throughput.${shape}.${label}.bytes`, r, {
+          await recordThroughput(`${id}.bytes`, r, {
             bytes: true,
             method,
             ...(refsAt ? { reference: ref(refsAt.memcpyBytes) } : {}),
+            ...valid,
           });
           if (refsAt) {
-            await recordThroughput(`queue.throughput.${shape}.${label}.rate_vs_uds`, r, {
+            await recordThroughput(`${id}.rate_vs_uds`, r, {
               unit: 'msg/s',
               method: `${method}; the same figure read against the Unix-domain socket`,
               reference: ref(refsAt.uds),
+              ...valid,
             });
           }
+          verdicts.push([id, sample.check, r.count]);
+        }
+        for (const [id, check, count] of verdicts) {
+          expectEveryMessageVerified(id, check);
+          expect(count, `${id}: messages in the window`).toBeGreaterThan(0);
         }
       },
       profile().testTimeoutMs,
     );
   }
-
-  it(
-    'throughput 1x1 at 64 B without batching (one Node-API call per message)',
-    async () => {
-      const r = toThroughput(
-        await bench.queueThroughput({ producers: 1, consumers: 1, size: 64, batch: 1, ...window() }),
-      );
-      expect(r.count).toBeGreaterThan(0);
-      const refsAt = refs.get('64B');
-      await recordThroughput('queue.throughput.1x1.64B.unbatched.rate', r, {
-        unit: 'msg/s',
-        method:
-          'one flood and one drain process moving raw 64 B messages one per Node-API call (putManyFrom/getManyInto of 1), counted per 50 ms after warm-up',
-        ...(refsAt ? { reference: ref(refsAt.postMessage) } : {}),
-      });
-    },
-    profile().testTimeoutMs,
-  );
 
   it(
     'round trip 64 B: spinning and sleeping waiters, async get, vs postMessage',
@@ -151,20 +190,30 @@ describe('queue benchmarks', () => {
         ['sleep', 0, 'sync', profile().count(10_000)],
         ['async', 200, 'async', profile().count(2_000)],
       ] as const;
+      const verdicts: Array<[string, bench.StreamCheck]> = [];
       for (const [variant, spin, wait, count] of variants) {
         progress(`queue bench: round trip (${variant}), ${count} ping-pongs`);
         const rec = new LatencyRecorder({ unit: 'us' });
-        await bench.queueRoundTrip({ size: 64, count, spin, wait, record: (ns) => rec.record(ns) });
+        const check = await bench.queueRoundTrip({
+          size: 64,
+          count,
+          spin,
+          wait,
+          record: (ns) => rec.record(ns),
+        });
+        verdicts.push([`round trip ${variant}`, check]);
         expect(rec.n).toBe(count);
         await recordLatency(`queue.roundtrip.64B.${variant}`, rec, {
           method: `put on a ping queue, an echo process returns it on a pong queue; ${
             wait === 'async'
               ? 'this side awaits get() (waiter thread + threadsafe function)'
               : 'this side getIntoSync'
-          }; waiters spin ${spin} iterations before the futex; one sample per round trip`,
+          }; waiters spin ${spin} iterations before the futex; one sample per round trip; every reply's sequence number and checksum verified after its sample`,
           referenceRecorder: { prefix: 'queue.ref.postmessage.roundtrip.64B', recorder: pm },
+          ...trust(check),
         });
       }
+      for (const [what, check] of verdicts) expectEveryMessageVerified(what, check);
     },
     profile().testTimeoutMs,
   );
@@ -240,6 +289,10 @@ describe('queue benchmarks', () => {
         });
       }
       expect(Object.keys(results)).toHaveLength(5);
+      // recorded first (an errored task's figure is written, invalid), judged after
+      for (const [name, r] of Object.entries(results)) {
+        expect(r.state, `queue.call.${name}: ${r.state === 'errored' ? r.error : ''}`).toBe('completed');
+      }
     },
     profile().testTimeoutMs,
   );

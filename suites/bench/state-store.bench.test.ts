@@ -106,7 +106,10 @@ describe('state-store benchmarks', () => {
     await recordFanOut(n, result);
   });
 
-  it('tinybench cross-check of set, get and nextSnapshot', async () => {
+  // get() is not here: tinybench times each call on its own, and a call of get() costs about what
+  // the clock does (the timer floor marks such a figure invalid). Its headline figures are the
+  // amortised batches of measureSetGet().
+  it('tinybench cross-check of set and nextSnapshot', async () => {
     const { store } = await storeWith(0, started);
     let s = store.get();
     const results = await microBench(
@@ -115,18 +118,18 @@ describe('state-store benchmarks', () => {
           s = nextSnapshot(s, 'ACTIVE', 'tb');
           return store.set(s);
         },
-        get: () => store.get(),
         nextSnapshot: () => nextSnapshot(s, 'ACTIVE', 'tb'),
       },
       // tinybench keeps every sample: a short window is plenty at ~100 ns per call.
       { timeMs: Math.min(1000, profile().durationMs / 4), warmupMs: Math.min(500, profile().warmupMs) },
     );
     for (const [name, r] of Object.entries(results)) {
-      expect(r.state).toBe('completed');
       await recordBench(`state-store.micro.${name}`, r, {
         method: `tinybench task: ${name} (sync call, ack not awaited)`,
       });
     }
+    // After recording: an errored task is a figure with its reason first, then a failed test.
+    for (const [name, r] of Object.entries(results)) expect(r.state, name).toBe('completed');
   });
 
   it.each(['always', 'batch', 'never'] as FsyncPolicy[])('journaled set with fsync %s', async (fsync) => {
@@ -190,5 +193,6 @@ describe('state-store benchmarks', () => {
         method: `protobufjs ${name} of a 16-entry snapshot (${bytes.length} B), decode includes zod validation`,
       });
     }
+    for (const [name, r] of Object.entries(results)) expect(r.state, name).toBe('completed');
   });
 });

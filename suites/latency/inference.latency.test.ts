@@ -2,10 +2,13 @@
 // long generations (`vllm bench serve` definitions); gateway overhead against calling the same
 // llama.cpp engine directly in this process, in the same run. Runs against our gateway (child
 // process, generated tiny model) or `--target inference=http://host:port/v1`.
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   closedLoop,
+  interleaved,
   LatencyRecorder,
+  pairedDifference,
   profile,
   progress,
   recordFigure,
@@ -51,10 +54,10 @@ describe('inference latency', () => {
         if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
       },
     });
-    expect(r.errors).toBe(0);
     await recordLatency('inference.health.latency', r.latency, {
       method: 'sequential GET /health over a keep-alive fetch connection, from the test process',
     });
+    expect(r.errorSamples).toEqual([]);
   });
 
   // Short generations are many (enough samples for valid percentiles); long ones few, but each
@@ -69,6 +72,7 @@ describe('inference latency', () => {
     it(`tokens/s, TTFT, ITL, TPOT for ${size} generations (max_tokens ${maxTokens})`, async () => {
       const n = count();
       const timings: StreamTiming[] = [];
+      const failures: string[] = [];
       for (let i = 0; i < n; i++) {
         if (i % 20 === 0) progress(`inference ${size} generation ${i + 1}/${n}`);
         const t = await timedStream(v1, {
@@ -78,8 +82,8 @@ describe('inference latency', () => {
           temperature: 1,
           seed: i,
         });
-        expect(t.ok, t.error).toBe(true);
-        timings.push(t);
+        if (t.ok) timings.push(t);
+        else failures.push(`request ${i}: ${t.error ?? `HTTP ${t.status}`}`);
       }
       const rates = timings.filter((t) => t.outputTokens > 1).map((t) => t.outputTokens / (t.e2eMs / 1000));
       const ttft = new LatencyRecorder({ unit: 'ms' });
@@ -105,10 +109,11 @@ describe('inference latency', () => {
           method: `${method}; per request output tokens / E2E`,
         });
       }
-      await recordLatency(`inference.generate.${size}.ttft`, ttft, {
-        method: `${method}; TTFT = first content chunk - send`,
-      });
-      await recordLatency(`inference.generate.${size}.e2e`, e2e, { method });
+      if (ttft.n > 0)
+        await recordLatency(`inference.generate.${size}.ttft`, ttft, {
+          method: `${method}; TTFT = first content chunk - send`,
+        });
+      if (e2e.n > 0) await recordLatency(`inference.generate.${size}.e2e`, e2e, { method });
       if (itl.n > 0)
         await recordLatency(`inference.generate.${size}.itl`, itl, {
           method: `${method}; gaps between content chunks`,
@@ -118,11 +123,14 @@ describe('inference latency', () => {
           method: `${method}; (E2E - TTFT) / (tokens - 1)`,
         });
       }
+      expect(failures).toEqual([]);
     });
   }
 
   describe('gateway overhead over the same engine called directly', () => {
     let direct: LlamaCppEngine | undefined;
+    // One keep-alive connection, as a gateway's client would hold: no TCP handshake in the pairs.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     beforeAll(async () => {
       if (!ours) return;
       direct = new LlamaCppEngine({
@@ -137,64 +145,121 @@ describe('inference latency', () => {
       await direct.load();
     });
     afterAll(async () => {
+      agent.destroy();
       await direct?.close();
     });
 
-    it('completion p50: HTTP gateway vs in-process engine, interleaved', async (ctx) => {
+    it('completion: median of paired differences, gateway (HTTP) - engine in process, ABBA', async (ctx) => {
       if (!ours || !direct)
         return ctx.skip('needs our own gateway on the generated model (not an external target)');
       const engine = direct;
-      const prompt = 'The sky is blue and the sun';
       const maxTokens = 8;
-      const viaGateway = async () => {
-        const res = await fetch(`${v1}/completions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ model, prompt, max_tokens: maxTokens, temperature: 0 }),
-        });
-        const body = (await res.json()) as { choices: Array<{ text: string }> };
-        return body.choices[0]?.text ?? '';
+      const prompt = (i: number) => `Pair ${i}: the sky is blue and the sun`;
+      const texts = new Map<number, string>();
+      let mismatches = 0;
+      /** Same prompt, seed and greedy settings on both sides; each side's text is checked against the other's. */
+      const check = (i: number, text: string) => {
+        const other = texts.get(i);
+        if (other === undefined) texts.set(i, text);
+        else {
+          if (other !== text) mismatches++;
+          texts.delete(i);
+        }
       };
-      const viaEngine = async () =>
-        (
-          await engine.generate({
-            model: 'direct',
-            prompt,
-            maxTokens,
-            temperature: 0,
-            stop: [],
-            signal: new AbortController().signal,
-            onText: () => undefined,
-          })
-        ).text;
-      // Same model, same greedy settings: the gateway must return exactly what the engine does.
-      expect(await viaGateway()).toBe(await viaEngine());
+      const viaGateway = async (i: number) => {
+        const t0 = performance.now();
+        const { status, body } = await postJson(agent, `${v1}/completions`, {
+          model,
+          prompt: prompt(i),
+          max_tokens: maxTokens,
+          temperature: 0,
+          seed: i,
+        });
+        const elapsed = performance.now() - t0;
+        if (status !== 200) throw new Error(`gateway answered ${status}: ${body.slice(0, 200)}`);
+        check(i, (JSON.parse(body) as { choices: Array<{ text: string }> }).choices[0]?.text ?? '');
+        return elapsed;
+      };
+      const viaEngine = async (i: number) => {
+        const t0 = performance.now();
+        const result = await engine.generate({
+          model: 'direct',
+          prompt: prompt(i),
+          maxTokens,
+          temperature: 0,
+          seed: i,
+          stop: [],
+          signal: new AbortController().signal,
+          onText: () => undefined,
+        });
+        const elapsed = performance.now() - t0;
+        check(i, result.text);
+        return elapsed;
+      };
+      // Unrecorded warm-up pairs: JIT, the keep-alive connection, both engines' first batches.
+      for (let i = 0; i < 10; i++) {
+        await viaEngine(-1 - i);
+        await viaGateway(-1 - i);
+      }
+      const pairs = Math.max(profile().minSamples, profile().count(60));
+      const { a: gateway, b: inProcess } = await interleaved({
+        windows: pairs,
+        a: viaGateway,
+        b: viaEngine,
+        label: 'inference overhead',
+      });
       const gw = new LatencyRecorder({ unit: 'ms' });
       const dir = new LatencyRecorder({ unit: 'ms' });
-      const n = Math.max(profile().minSamples, profile().count(60));
-      for (let i = 0; i < n; i++) {
-        if (i % 50 === 0) progress(`inference overhead pair ${i}/${n}`);
-        await dir.time(viaEngine);
-        await gw.time(viaGateway);
-      }
+      for (const x of gateway) gw.record(ms(x));
+      for (const x of inProcess) dir.record(ms(x));
+      const how = `${maxTokens} tokens greedy, the same prompt and seed as its pair partner, ${pairs} pairs in ABBA order`;
       await recordLatency('inference.completion.direct.e2e', dir, {
-        method: `LlamaCppEngine.generate in the test process, ${maxTokens} tokens greedy, interleaved with the gateway`,
+        method: `LlamaCppEngine.generate in the test process, ${how}`,
       });
       await recordLatency('inference.completion.gateway.e2e', gw, {
-        method: `POST /v1/completions (non-stream) to the gateway child process, ${maxTokens} tokens greedy, interleaved with direct calls`,
+        method: `POST /v1/completions (non-stream) to the gateway child process over one keep-alive connection (node:http Agent), ${how}`,
         referenceRecorder: { prefix: 'inference.completion.direct.e2e', recorder: dir },
       });
-      const g50 = gw.stats('p50');
-      const d50 = dir.stats('p50');
+      const overhead = pairedDifference(gateway, inProcess, { resamples: profile().resamples });
       await recordFigure({
         id: 'inference.gateway.overhead.p50',
-        value: g50.p50 - d50.p50,
+        value: overhead.value,
         unit: 'ms',
         better: 'lower',
-        n: Math.min(g50.n, d50.n),
+        scale: 'linear',
+        n: overhead.n,
+        stats: overhead.stats,
         method:
-          'p50 of gateway completion E2E minus p50 of the same engine called directly, same model, same run',
+          `median over pairs of (gateway E2E - in-process engine E2E), ${how}; gateway: POST /v1/completions ` +
+          'over one keep-alive node:http connection to the gateway child process; ci95: percentile bootstrap over pairs',
       });
+      expect(mismatches, 'gateway and engine texts differ for the same prompt and seed').toBe(0);
     });
   });
 });
+
+/** POST a JSON body on `agent` (keep-alive) and read the whole answer. */
+function postJson(agent: http.Agent, url: string, body: unknown): Promise<{ status: number; body: string }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}

@@ -2,7 +2,7 @@
 // headline figures: set/get throughput and latency with 0 and 100 subscribers, fan-out rate.
 // The full matrix (0/10/1,000 subscribers, memory growth) is suites/bench/state-store.bench.test.ts;
 // both measure through suites/_helpers/state-store-workload.ts.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { profile, type StartedSystem } from '../../harness/index.ts';
 import type { AsyncStateStore } from '../../systems/state-store/index.ts';
 import {
@@ -21,7 +21,13 @@ afterEach(async () => {
 // Profiles that run the bench category record these same figure ids at full size there.
 const benchRuns = profile().suites.includes('bench');
 
-describe.skipIf(benchRuns)('state-store latency (smoke-sized benchmark)', () => {
+describe('state-store latency (smoke-sized benchmark)', () => {
+  beforeEach((ctx) => {
+    ctx.skip(
+      benchRuns,
+      `the ${profile().name} profile runs suites/bench/state-store.bench.test.ts, which records these figure ids at full size`,
+    );
+  });
   const window = () => Math.max(200, Math.round(profile().durationMs / 2));
 
   it.each([0, 100])('set and get with %i subscribers', async (n) => {

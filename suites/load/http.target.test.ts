@@ -36,12 +36,18 @@ describe('http target', () => {
   for (const connections of [1, 10, 50]) {
     it(`closed model, ${connections} connections`, async (ctx) => {
       if (!url) return ctx.skip(SKIP);
-      const r = await httpLoad({ url, connections, durationMs: profile().durationMs });
-      expect(r.requests + r.errors).toBeGreaterThan(0);
+      // autocannon runs in a child process of its own, warmed up on the target before the window.
+      const r = await httpLoad({
+        url,
+        connections,
+        durationMs: profile().durationMs,
+        warmupMs: profile().warmupMs,
+      });
       best = Math.max(best, r.rps);
       await recordHttpLoad(`http.target.c${connections}`, r, {
-        method: `GET ${url}, ${connections} keep-alive connections`,
+        method: `GET ${url}, ${connections} keep-alive connections, after a ${profile().warmupMs} ms unrecorded warm-up`,
       });
+      expect(r.requests + r.errors, r.invalidReason).toBeGreaterThan(0);
     });
   }
 

@@ -1,16 +1,20 @@
 // Inference load: a concurrency sweep (1, 5, 10, 20, 50) with success rate, req/s, TTFT, ITL,
 // TPOT and E2E as `vllm bench serve` defines them; open-model runs at constant and Poisson
-// arrivals with goodput against TTFT/TPOT SLOs; autocannon on /health and /v1/models with a bare
-// fastify server (child process) as the same-run reference; 100 concurrent requests that must
-// all succeed or get an explicit 429; server memory over the whole file.
+// arrivals with goodput against TTFT/TPOT SLOs; autocannon (in its own process) on /health in
+// windows interleaved with a bare fastify server (child process), the same-run reference, and on
+// /v1/models; 100 concurrent requests that must all succeed or get an explicit 429; server memory
+// over the whole file. Success and error rates are recorded before anything is asserted.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   closedLoop,
+  type HttpLoadResult,
   httpLoad,
+  interleaved,
   LatencyRecorder,
   openLoop,
+  pairedRatio,
   profile,
   progress,
   type ResourceResult,
@@ -21,6 +25,7 @@ import {
   recordLoad,
   recordResources,
   startSystem,
+  summarize,
   useSystem,
 } from '../../harness/index.ts';
 import { openaiUrls, type StreamTiming, timedStream } from '../../systems/inference/index.ts';
@@ -28,6 +33,8 @@ import { openaiUrls, type StreamTiming, timedStream } from '../../systems/infere
 /** SLOs for goodput (a request counts when it meets both). */
 const SLO = { ttftMs: 1_000, tpotMs: 100 };
 const MAX_TOKENS = 8;
+/** Each autocannon child first loads the target unrecorded for this long (JIT of its HTTP client). */
+const WINDOW_WARMUP_MS = 200;
 
 const sys = useSystem('inference', { options: { engine: 'llama_cpp', slots: 4, queueLimit: 256 } });
 let v1 = '';
@@ -93,6 +100,58 @@ async function streamOnce(i: number, set: TimingSet): Promise<void> {
 
 let bestRate = 1;
 
+/** One autocannon window and when it began, ms after the first. */
+interface Window {
+  atMs: number;
+  result: HttpLoadResult;
+}
+
+/**
+ * `${prefix}.throughput` (median req/s over the windows, its interval by bootstrap over windows,
+ * each window's rate as the series) and `${prefix}.error_rate` over all windows; returns the median.
+ */
+async function recordWindows(
+  prefix: string,
+  windows: Window[],
+  rps: number[],
+  meta: {
+    method: string;
+    validity: { valid?: boolean; invalidReason?: string };
+    reference?: { id: string; value: number; ratio?: number; ratioCi95?: [number, number]; pairs?: number };
+  },
+): Promise<number> {
+  const stats = summarize(rps, { statistic: 'p50', resamples: profile().resamples });
+  const sum = (pick: (r: HttpLoadResult) => number) =>
+    windows.reduce((total, w) => total + pick(w.result), 0);
+  const responses = sum((r) => r.requests);
+  await recordFigure({
+    id: `${prefix}.throughput`,
+    value: stats.p50,
+    unit: 'req/s',
+    better: 'higher',
+    n: responses,
+    stats,
+    series: windows.map((w) => [w.atMs, w.result.rps]),
+    method: meta.method,
+    ...(meta.reference ? { reference: meta.reference } : {}),
+    ...meta.validity,
+  });
+  // autocannon counts a timeout among its errors: each failed request counts once.
+  const noResponse = sum((r) => r.errors);
+  const failed = noResponse + sum((r) => r.non2xx);
+  const attempts = responses + noResponse;
+  await recordFigure({
+    id: `${prefix}.error_rate`,
+    value: attempts > 0 ? (100 * failed) / attempts : 0,
+    unit: '%',
+    better: 'lower',
+    n: attempts,
+    method: `${meta.method}; ${failed} failed of ${attempts} attempts (${noResponse} without a response, ${sum((r) => r.timeouts)} of them timeouts)`,
+    ...meta.validity,
+  });
+  return stats.p50;
+}
+
 describe('inference load', () => {
   for (const concurrency of [1, 5, 10, 20, 50]) {
     it(`concurrency ${concurrency}: success rate, req/s, TTFT, ITL, TPOT, E2E`, async () => {
@@ -106,14 +165,11 @@ describe('inference load', () => {
         label: `inference c=${concurrency}`,
         op: () => streamOnce(seq++, set),
       });
-      expect(r.completed).toBeGreaterThan(0);
-      expect(r.errorSamples).toEqual([]);
       bestRate = Math.max(bestRate, r.achievedRate);
       const prefix = `inference.sweep.c${concurrency}`;
       const method = `closed loop, ${concurrency} workers, streaming chat max_tokens ${MAX_TOKENS}`;
-      await recordLoad(`${prefix}.e2e`, r, { method, unit: 'req/s' });
-      await set.record(prefix, method);
       const total = r.completed + r.errors;
+      // First, because nothing below it can fail it: the success rate of a broken step is the news.
       await recordFigure({
         id: `${prefix}.success_rate`,
         value: total ? (100 * r.completed) / total : 0,
@@ -122,6 +178,8 @@ describe('inference load', () => {
         n: total,
         method,
       });
+      await recordLoad(`${prefix}.e2e`, r, { method, unit: 'req/s' });
+      await set.record(prefix, method);
       await recordFigure({
         id: `${prefix}.output_rate`,
         value: set.outputTokens / (r.throughput.elapsedMs / 1000),
@@ -130,6 +188,9 @@ describe('inference load', () => {
         n: r.completed,
         method: `${method}; output tokens over the window`,
       });
+      // Asserted after recording, so that a failing step still leaves its success rate.
+      expect(r.completed).toBeGreaterThan(0);
+      expect(r.errorSamples).toEqual([]);
     });
   }
 
@@ -149,7 +210,6 @@ describe('inference load', () => {
         label: `inference open ${arrival}`,
         op: (i) => streamOnce(i, set),
       });
-      expect(r.errorSamples).toEqual([]);
       const prefix = `inference.open.${arrival}`;
       const method = `open model, ${arrival} arrivals at ${rate} req/s for ${durationMs} ms, streaming chat max_tokens ${MAX_TOKENS}`;
       await recordLoad(`${prefix}.e2e`, r, { method, unit: 'req/s' });
@@ -165,6 +225,7 @@ describe('inference load', () => {
         reference: { id: `${prefix}.e2e.throughput`, value: r.achievedRate },
         ...(r.valid ? {} : { valid: false, invalidReason: r.invalidReason ?? 'open loop invalid' }),
       });
+      expect(r.errorSamples).toEqual([]);
     });
   }
 
@@ -201,31 +262,74 @@ describe('inference load', () => {
       }
     });
 
-    it('autocannon: /health and /v1/models of the gateway, bare fastify /health as reference', async () => {
+    it('autocannon: gateway /health vs bare fastify /health in interleaved windows; /v1/models', async () => {
       expect(bareUrl).toMatch(/^http:/);
-      const durationMs = profile().durationMs;
-      // Unrecorded warm-up of both servers (JIT, connection pools), then the measured windows.
-      for (const url of [`${bareUrl}/health`, `${root}/health`, `${v1}/models`]) {
+      const health = `${root}/health`;
+      const bareHealth = `${bareUrl}/health`;
+      // Unrecorded warm-up of both servers (JIT, connection handling), then the measured windows.
+      for (const url of [bareHealth, health, `${v1}/models`]) {
         await httpLoad({ url, connections: 10, durationMs: Math.max(200, profile().warmupMs) });
       }
-      const ref = await httpLoad({ url: `${bareUrl}/health`, connections: 10, durationMs });
-      const health = await httpLoad({ url: `${root}/health`, connections: 10, durationMs });
-      const models = await httpLoad({ url: `${v1}/models`, connections: 10, durationMs });
-      expect(health.non2xx + health.errors).toBe(0);
-      expect(models.non2xx + models.errors).toBe(0);
-      const method = 'autocannon, 10 connections, both servers in their own process';
-      await recordHttpLoad('inference.http.bare_fastify', ref, {
-        method: `${method}: bare fastify 5 GET /health`,
+      // Short windows, alternating gateway and bare fastify (AB BA ...), so that drift in the
+      // machine's load falls on both sides; each pair gives one ratio.
+      const windowMs = Math.max(300, Math.round(profile().durationMs / 2));
+      const pairs = profile().scale >= 10 ? 10 : 6;
+      const windowLoad = (url: string) =>
+        httpLoad({ url, connections: 10, durationMs: windowMs, warmupMs: WINDOW_WARMUP_MS });
+      const gatewayWindows: Window[] = [];
+      const bareWindows: Window[] = [];
+      const t0 = performance.now();
+      const measureWindow = async (url: string, into: Window[]) => {
+        const atMs = performance.now() - t0;
+        const result = await windowLoad(url);
+        into.push({ atMs, result });
+        return result.rps;
+      };
+      const { a: gatewayRps, b: bareRps } = await interleaved({
+        windows: pairs,
+        a: () => measureWindow(health, gatewayWindows),
+        b: () => measureWindow(bareHealth, bareWindows),
+        label: 'inference /health vs bare fastify /health',
       });
-      const reference = { id: 'inference.http.bare_fastify.throughput', value: ref.rps };
-      await recordHttpLoad('inference.http.health', health, {
-        method: `${method}: gateway GET /health`,
-        reference,
+      const method =
+        `autocannon in its own process, 10 connections, ${pairs} pairs of ${windowMs} ms windows ` +
+        `(each after a ${WINDOW_WARMUP_MS} ms unrecorded warm-up), gateway and bare fastify alternating AB BA; ` +
+        'both servers in their own process; value: median req/s over the windows';
+      const invalid = [...gatewayWindows, ...bareWindows].flatMap(({ result: r }) =>
+        r.valid ? [] : [r.invalidReason],
+      );
+      const validity = invalid.length ? { valid: false, invalidReason: invalid.join('; ') } : {};
+      const bare = await recordWindows('inference.http.bare_fastify', bareWindows, bareRps, {
+        method: `${method}: bare fastify 5 GET /health`,
+        validity,
+      });
+      const ratio = invalid.length
+        ? undefined
+        : pairedRatio(gatewayRps, bareRps, { resamples: profile().resamples });
+      await recordWindows('inference.http.health', gatewayWindows, gatewayRps, {
+        method: `${method}: gateway GET /health; ratio: median over pairs of gateway / bare, ci95 by bootstrap over pairs`,
+        validity,
+        reference: {
+          id: 'inference.http.bare_fastify.throughput',
+          value: bare,
+          ...(ratio ? { ratio: ratio.value, ratioCi95: ratio.ci95, pairs: ratio.n } : {}),
+        },
+      });
+      const models = await httpLoad({
+        url: `${v1}/models`,
+        connections: 10,
+        durationMs: profile().durationMs,
+        warmupMs: WINDOW_WARMUP_MS,
       });
       await recordHttpLoad('inference.http.models', models, {
-        method: `${method}: gateway GET /v1/models`,
-        reference,
+        method:
+          '10 connections, gateway in its own process: GET /v1/models (one window, not paired with the reference)',
+        reference: { id: 'inference.http.bare_fastify.throughput', value: bare },
       });
+      expect(invalid).toEqual([]);
+      for (const r of [...gatewayWindows.map((w) => w.result), models]) {
+        expect(r.non2xx + r.errors, r.url).toBe(0);
+      }
     });
   });
 
@@ -242,20 +346,22 @@ describe('inference load', () => {
     const ok = results.filter((r) => r.ok).length;
     const rejected = results.filter((r) => r.status === 429).length;
     const broken = results.filter((r) => !r.ok && r.status !== 429);
-    expect(broken.map((b) => b.error)).toEqual([]);
     await recordFigure({
       id: 'inference.burst.c100.success_rate',
       value: (100 * ok) / results.length,
       unit: '%',
       better: 'higher',
       n: results.length,
-      method: `${rounds} rounds of ${n} streaming chat requests at once (slots 4, queueLimit 256); ${rejected} answered 429`,
+      method: `${rounds} rounds of ${n} streaming chat requests at once (slots 4, queueLimit 256); ${rejected} answered 429, ${broken.length} failed otherwise`,
     });
     const e2e = new LatencyRecorder({ unit: 'ms' });
     for (const r of results) if (r.ok) e2e.record(ns(r.e2eMs));
-    await recordLatency('inference.burst.c100.e2e', e2e, {
-      method: `${n} concurrent streaming chat requests, E2E`,
-    });
+    if (e2e.n > 0) {
+      await recordLatency('inference.burst.c100.e2e', e2e, {
+        method: `${n} concurrent streaming chat requests, E2E`,
+      });
+    }
+    expect(broken.map((b) => b.error)).toEqual([]);
   });
 
   it('100 concurrent requests on a tight gateway (2 slots, queue 8): the overflow gets 429 + Retry-After', async () => {

@@ -119,7 +119,9 @@ describe('state-store stress', () => {
     const store = await activeStore();
     const n = profile().count(100_000);
     const start = store.version;
-    const sets = new ThroughputMeter().start();
+    // 10 ms intervals: the run is a fraction of a second, and a rate needs a few intervals to
+    // show its spread (MIN_RATE_INTERVALS).
+    const sets = new ThroughputMeter({ intervalMs: 10 }).start();
     let s = store.get();
     for (let i = 0; i < n; i++) {
       s = nextSnapshot(
@@ -133,13 +135,16 @@ describe('state-store stress', () => {
     }
     sets.add(n & 1023);
     const setResult = sets.stop();
-    const gets = new ThroughputMeter().start();
+    // At least 5n gets, and at least 100 ms of them: 5n gets alone take a few milliseconds.
+    const gets = new ThroughputMeter({ intervalMs: 10 }).start();
+    const minUntil = performance.now() + 100;
     let sink = 0;
-    for (let i = 0; i < n * 5; i++) {
-      sink += store.get().version;
-      if ((i & 4095) === 4095) gets.add(4096);
+    let got = 0;
+    while (got < n * 5 || performance.now() < minUntil) {
+      for (let k = 0; k < 4096; k++) sink += store.get().version;
+      gets.add(4096);
+      got += 4096;
     }
-    gets.add((n * 5) & 4095);
     const getResult = gets.stop();
     expect(sink).toBeGreaterThan(0);
     expect(store.version).toBe(start + n);
@@ -148,7 +153,7 @@ describe('state-store stress', () => {
       method: `${n} awaited nextSnapshot()+set() in a row`,
     });
     await recordThroughput('state-store.stress.highvolume.get.throughput', getResult, {
-      method: `${n * 5} get() in a row`,
+      method: `${got} get() in a row (at least ${n * 5} and 100 ms)`,
     });
   });
 
@@ -159,7 +164,7 @@ describe('state-store stress', () => {
     const seen = collector(watcher);
     const n = profile().count(20_000);
     let illegal = 0;
-    const meter = new ThroughputMeter().start();
+    const meter = new ThroughputMeter({ intervalMs: 10 }).start();
     let s = store.get();
     for (let i = 0; i < n; i++) {
       s = nextSnapshot(s, cycle[i % cycle.length]!, `t${i}`);
@@ -202,7 +207,7 @@ describe('state-store stress', () => {
       streamCheck(store.subscribe({ queueSize: 64, includeCurrent: false }), first),
     );
     const n = profile().count(1000);
-    const meter = new ThroughputMeter().start();
+    const meter = new ThroughputMeter({ intervalMs: 20 }).start();
     let s = store.get();
     for (let i = 0; i < n; i++) {
       s = nextSnapshot(s, 'ACTIVE', 'fan');
@@ -212,10 +217,9 @@ describe('state-store stress', () => {
     }
     const result = meter.stop();
     await store.close();
-    await Promise.all(checkers.map((c) => c.done));
-    for (const c of checkers) assert.equal(c.last(), first + n - 1);
+    // Settled, not awaited: a broken stream must not keep the drop rate out of the report.
+    const drained = await Promise.allSettled(checkers.map((c) => c.done));
     const m = store.getMetrics();
-    expect(m.delivered + m.dropped).toBe(subs * n);
     await recordThroughput('state-store.stress.fanout.1000subs.deliveries', result, {
       unit: 'msg/s',
       method: `${n} awaited sets fanned out to 1,000 for-await consumers (queueSize 64)`,
@@ -228,6 +232,9 @@ describe('state-store stress', () => {
       n: subs * n,
       method: 'share of deliveries replaced by gap markers with 1,000 consumers keeping up',
     });
+    for (const d of drained) if (d.status === 'rejected') throw d.reason;
+    for (const c of checkers) assert.equal(c.last(), first + n - 1);
+    expect(m.delivered + m.dropped).toBe(subs * n);
   });
 
   it('50 concurrent compareAndSet writers lose no update', async () => {
@@ -249,10 +256,6 @@ describe('state-store stress', () => {
         }
       },
     });
-    expect(r.errors).toBe(0);
-    expect(conflicts).toBeGreaterThan(0);
-    expect(store.version - start).toBe(r.completed);
-    expect(store.get().contextData.counter).toBe(String(r.completed));
     await recordLoad('state-store.stress.cas.50writers', r, {
       method:
         '50 closed-loop workers: get, yield, compareAndSet, retry on conflict (latency includes retries)',
@@ -265,6 +268,10 @@ describe('state-store stress', () => {
       n: conflicts + r.completed,
       method: 'compareAndSet calls that lost the race, of all calls',
     });
+    expect(r.errors).toBe(0);
+    expect(conflicts).toBeGreaterThan(0);
+    expect(store.version - start).toBe(r.completed);
+    expect(store.get().contextData.counter).toBe(String(r.completed));
   });
 
   it('mixed-operations chaos keeps every invariant (seeded)', async () => {
@@ -277,7 +284,7 @@ describe('state-store stress', () => {
     let version = store.version;
     let ops = 0;
     const n = profile().count(20_000);
-    const meter = new ThroughputMeter().start();
+    const meter = new ThroughputMeter({ intervalMs: 10 }).start();
     for (let i = 0; i < n; i++) {
       const roll = random();
       const cur = store.get();
@@ -585,6 +592,14 @@ describe('state-store stress', () => {
         );
       else await expectCode(() => store.subscribe({ queueSize: -1 }), 'STATE_INVALID_OPTIONS');
     }
+    await recordFigure({
+      id: 'state-store.stress.error_injection.error_rate',
+      value: (100 * unexpected) / injected,
+      unit: '%',
+      better: 'lower',
+      n: injected,
+      method: `${injected} injected faults among ${n} ops; share not refused with the expected code`,
+    });
     expect(unexpected).toBe(0);
     expect(await thrower).toBe('consumer bug');
     expect(throwing.metrics.state).toBe('unsubscribed');
@@ -598,14 +613,6 @@ describe('state-store stress', () => {
         (codes.get('STATE_STALE_VERSION') ?? 0) +
         (codes.get('STATE_ILLEGAL_TRANSITION') ?? 0),
     );
-    await recordFigure({
-      id: 'state-store.stress.error_injection.error_rate',
-      value: (100 * unexpected) / injected,
-      unit: '%',
-      better: 'lower',
-      n: injected,
-      method: `${injected} injected faults among ${n} ops; share not refused with the expected code`,
-    });
   });
 
   it('recovers from subscriber exhaustion', async () => {

@@ -2,11 +2,24 @@
 // the suites turn these samples into figures).
 export { type MemoryEfficiency, memoryEfficiency } from './memory.ts';
 export {
+  assertStampable,
+  checkFailure,
+  combineReports,
+  describeCheck,
+  MessageStamper,
+  MessageVerifier,
+  type Mismatch,
+  type MismatchKind,
+  type StreamCheck,
+  type VerifierOptions,
+  type VerifierReport,
+} from './message-check.ts';
+export {
   memcpyThroughput,
   postMessageRoundTrip,
   postMessageThroughput,
   udsThroughput,
 } from './references.ts';
 export { queueRoundTrip, type RoundTripOptions } from './roundtrip.ts';
-export { type QueueThroughputOptions, queueThroughput } from './throughput.ts';
+export { type QueueRateSample, type QueueThroughputOptions, queueThroughput } from './throughput.ts';
 export type { RateOptions, RateSample } from './types.ts';

@@ -16,6 +16,10 @@ export interface PeerOptions {
   count?: number;
   size?: number;
   batch?: number;
+  /** drain: producers whose streams it verifies (ids 0..producers-1). */
+  producers?: number;
+  /** drain: consumers sharing the queue; with 1 each sequence number must be exactly the next. */
+  consumers?: number;
   spin?: number;
   durationMs?: number;
   bucketMs?: number;
@@ -56,6 +60,8 @@ export function spawnPeer<R = unknown>(role: PeerRole, options: PeerOptions): Pe
     count: options.count,
     size: options.size,
     batch: options.batch,
+    producers: options.producers,
+    consumers: options.consumers,
     spin: options.spin,
     'duration-ms': options.durationMs,
     'bucket-ms': options.bucketMs,

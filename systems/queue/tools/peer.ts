@@ -1,10 +1,12 @@
 // A queue peer process: the producer, consumer and echo loops that the producer-consumer, fault
 // and benchmark suites run in separate processes. `node --import tsx peer.ts <role> [--options]`.
-// Messages are raw: [u32 producer id][u32 sequence number][padding to --size]. The result (JSON)
-// goes to --out when given.
+// Messages are raw: [u32 producer id][u32 sequence number][padding to --size]; flood stamps a
+// checksum and a derived payload after them too (bench/message-check.ts), which drain verifies.
+// The result (JSON) goes to --out when given.
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { MessageStamper, MessageVerifier } from '../bench/message-check.ts';
 import { Queue } from '../index.ts';
 
 const ArgsSchema = z
@@ -16,6 +18,8 @@ const ArgsSchema = z
     count: z.coerce.number().int().min(0).default(0),
     size: z.coerce.number().int().min(8).default(64),
     batch: z.coerce.number().int().min(1).max(4096).default(1),
+    producers: z.coerce.number().int().min(1).default(1),
+    consumers: z.coerce.number().int().min(1).default(1),
     spin: z.coerce.number().int().min(0).default(200),
     'duration-ms': z.coerce.number().int().min(0).default(0),
     'bucket-ms': z.coerce.number().int().min(1).default(50),
@@ -36,6 +40,8 @@ const { positionals, values } = parseArgs({
       'count',
       'size',
       'batch',
+      'producers',
+      'consumers',
       'spin',
       'duration-ms',
       'bucket-ms',
@@ -138,10 +144,20 @@ function echo(): unknown {
   return { echoed: n };
 }
 
-/** flood: puts --size messages in batches of --batch for --duration-ms (or --count), blocking while full. */
+/** A buffer with a Uint8Array and a Uint32Array view of the same bytes (stamping and checks in place). */
+function wordBuffer(bytes: number): { data: Buffer; words: Uint32Array } {
+  const memory = new ArrayBuffer(Math.ceil(bytes / 4) * 4);
+  return { data: Buffer.from(memory), words: new Uint32Array(memory) };
+}
+
+/**
+ * flood: puts stamped --size messages (producer --id, sequence 0, 1, ..) in batches of --batch for
+ * --duration-ms (or --count), blocking while full. Returns how many were put.
+ */
 function flood(): unknown {
   const q = Queue.open<Buffer>(args.name, { mode: 'raw', spin: args.spin });
-  const data = Buffer.alloc(args.size * args.batch, 0x5a);
+  const stamper = new MessageStamper(args.size);
+  const { data, words } = wordBuffer(args.size * args.batch);
   const lens = new Uint32Array(args.batch).fill(args.size);
   const one = data.subarray(0, args.size);
   ready();
@@ -149,8 +165,11 @@ function flood(): unknown {
   let sent = 0;
   try {
     while (args.count ? sent < args.count : nowNs() < end) {
-      const n = q.putManyFrom(data, lens);
-      if (n > 0) sent += n;
+      // a partial put leaves the rest unsent: restamp the whole batch from the next sequence number
+      const n = args.count ? Math.min(args.batch, args.count - sent) : args.batch;
+      for (let k = 0; k < n; k++) stamper.stamp(words, k * args.size, args.id, sent + k);
+      const put = q.putManyFrom(data, lens, n);
+      if (put > 0) sent += put;
       else {
         q.putSync(one); // full: wait for room (spin, then futex)
         sent++;
@@ -163,11 +182,20 @@ function flood(): unknown {
   return { sent };
 }
 
-/** drain: gets in batches until shutdown; counts messages per --bucket-ms on the shared monotonic clock. */
+/**
+ * drain: gets in batches until shutdown; verifies every message in place (length, checksum, and
+ * the next sequence number of its producer: exactly the next with one consumer, increasing with
+ * several) and counts messages per --bucket-ms on the shared monotonic clock.
+ */
 function drain(): unknown {
   const q = Queue.open<Buffer>(args.name, { mode: 'raw', spin: args.spin });
-  const target = Buffer.alloc(Math.max(q.maxMessageBytes, args.size * args.batch));
+  const { data: target, words } = wordBuffer(Math.max(q.maxMessageBytes, args.size * args.batch));
   const lens = new Uint32Array(args.batch);
+  const verifier = new MessageVerifier({
+    size: args.size,
+    producers: args.producers,
+    order: args.consumers === 1 ? 'exact' : 'increasing',
+  });
   const bucketNs = BigInt(args['bucket-ms']) * 1_000_000n;
   ready();
   const start = nowNs();
@@ -187,13 +215,26 @@ function drain(): unknown {
       throw error;
     }
     got += n;
-    for (let i = 0; i < n; i++) bytes += lens[i]!;
+    let offset = 0;
+    for (let i = 0; i < n; i++) {
+      const len = lens[i]!;
+      verifier.check(words, offset, len);
+      offset += len;
+    }
+    bytes += offset;
     const b = Number((nowNs() - start) / bucketNs);
     while (buckets.length <= b) buckets.push(0);
     buckets[b]! += n;
   }
   q.close();
-  return { got, bytes, startNs: start.toString(), bucketMs: args['bucket-ms'], buckets };
+  return {
+    got,
+    bytes,
+    startNs: start.toString(),
+    bucketMs: args['bucket-ms'],
+    buckets,
+    check: verifier.report(),
+  };
 }
 
 /** hold-lock: takes the queue's lock and sleeps (the C side prints {"locked":true}); for SIGKILL tests. */

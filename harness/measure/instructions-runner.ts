@@ -1,0 +1,185 @@
+// The child side of instruction counting: runs one operation of a workload module under callgrind.
+// Setup, a fixed warm-up, then two counted segments of n and 3n calls, each between two marks.
+// A mark is a call of os.getPriority(), whose native function (uv_os_getpriority) callgrind is
+// told to dump before (--dump-before), so every segment lands in its own part file.
+import { readSync } from 'node:fs';
+import os from 'node:os';
+import type {
+  InstructionOperation,
+  InstructionWorkload,
+  RunnerConfig,
+  RunnerReport,
+} from './instructions-types.ts';
+
+/** Iterations of the busy loop per injected chunk. */
+export const SPIN_CHUNK = 256;
+
+/** Marks made per run: before and after each of the two segments. */
+export const MARKS = 4;
+
+let sink = 1;
+
+/** Deterministic integer work that TurboFan cannot remove (the result is kept). */
+export function spin(iterations: number): void {
+  let x = sink;
+  for (let j = 0; j < iterations; j++) x = (Math.imul(x, 1103515245) + 12345) | 0;
+  sink = x;
+}
+
+/** A counting boundary: callgrind dumps before uv_os_getpriority. */
+export function mark(): void {
+  os.getPriority(0);
+}
+
+/**
+ * The loop both the counted run and the timed run use: `count` calls from index `from`, and after
+ * each call the injected extra work (whole chunks, spread evenly). The accumulator runs whether
+ * or not anything is injected, so that injection changes only the chunks spun.
+ */
+export function loopSync(
+  op: InstructionOperation,
+  state: unknown,
+  from: number,
+  count: number,
+  extra: number,
+) {
+  let acc = 0;
+  let spun = 0;
+  for (let i = from; i < from + count; i++) {
+    op.run(state, i);
+    acc += extra;
+    if (acc >= 1) {
+      acc -= 1;
+      spun++;
+      spin(SPIN_CHUNK);
+    }
+  }
+  return spun;
+}
+
+/** loopSync for operations that return a promise: each call is awaited before the next. */
+export async function loopAsync(
+  op: InstructionOperation,
+  state: unknown,
+  from: number,
+  count: number,
+  extra: number,
+): Promise<number> {
+  let acc = 0;
+  let spun = 0;
+  for (let i = from; i < from + count; i++) {
+    await op.run(state, i);
+    acc += extra;
+    if (acc >= 1) {
+      acc -= 1;
+      spun++;
+      spin(SPIN_CHUNK);
+    }
+  }
+  return spun;
+}
+
+/** True when the operation returns a promise (decided by its first call). */
+export async function firstCall(op: InstructionOperation, state: unknown): Promise<boolean> {
+  const r = op.run(state, 0) as { then?: unknown } | undefined;
+  if (r && typeof r.then === 'function') {
+    await r;
+    return true;
+  }
+  return false;
+}
+
+/** Calls into the loop per warm-up, so that the loop itself (not only its on-stack replacement) is optimized. */
+export const WARMUP_ROUNDS = 50;
+
+/**
+ * The warm-up: the same loop and injection as the counted segments, entered WARMUP_ROUNDS times so
+ * that V8 optimizes the loop function as a whole and a segment does not start in the interpreter
+ * and recompile on the way. Returns the next call index.
+ */
+export async function warmUp(
+  loop: typeof loopAsync,
+  op: InstructionOperation,
+  state: unknown,
+  calls: number,
+  extra: number,
+): Promise<number> {
+  let at = 1;
+  for (let r = 0; r < WARMUP_ROUNDS; r++) {
+    const count = Math.floor((calls * (r + 1)) / WARMUP_ROUNDS) - Math.floor((calls * r) / WARMUP_ROUNDS);
+    await loop(op, state, at, count, extra);
+    at += count;
+  }
+  return at;
+}
+
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/**
+ * Tells the orchestrator that setup and warm-up are done, then blocks on stdin until it answers
+ * that callgrind's instrumentation is on. Blocking (not polling) keeps the process's state at the
+ * first mark the same in every run.
+ */
+async function handshake(): Promise<void> {
+  await new Promise<void>((resolve) => process.stdout.write('{"ready":true}\n', () => resolve()));
+  const buf = Buffer.alloc(64);
+  for (;;) {
+    try {
+      if (readSync(0, buf, 0, buf.length, null) > 0) return;
+      throw new Error('stdin closed before the go-ahead');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    }
+  }
+}
+
+/** Runs one operation's counted segments; returns what the orchestrator checks. */
+export async function runCounted(workload: InstructionWorkload, config: RunnerConfig): Promise<RunnerReport> {
+  const op = workload.operations[config.op];
+  if (!op) {
+    throw new Error(
+      `${config.workload} has no operation "${config.op}"; it has ${Object.keys(workload.operations).join(', ')}`,
+    );
+  }
+  const state = await op.setup();
+  let spun = 0;
+  let isAsync = false;
+  try {
+    isAsync = await firstCall(op, state);
+    const loop = isAsync ? loopAsync : loopSync;
+    let at = await warmUp(loop, op, state, config.warmup, config.extraChunks);
+    await handshake();
+    collectGarbage();
+    mark();
+    spun += await loop(op, state, at, config.n, config.extraChunks);
+    mark();
+    at += config.n;
+    // Both segments start from a freshly collected heap, so that a collection's cost falls into
+    // them in proportion to the work, not by where the previous one happened to end.
+    collectGarbage();
+    mark();
+    spun += await loop(op, state, at, 3 * config.n, config.extraChunks);
+    mark();
+  } finally {
+    await op.teardown?.(state);
+  }
+  return {
+    ok: true,
+    op: config.op,
+    n: config.n,
+    warmup: config.warmup,
+    async: isAsync,
+    marks: MARKS,
+    chunksSpun: spun,
+  };
+}
+
+/** Entry for a runner process: the config is the last argv element (JSON). */
+export async function runnerMain(workload: InstructionWorkload | undefined): Promise<void> {
+  const config = JSON.parse(process.argv[process.argv.length - 1] ?? '{}') as RunnerConfig;
+  const mod = workload ?? ((await import(config.workload)) as InstructionWorkload);
+  const report = await runCounted(mod, config);
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}

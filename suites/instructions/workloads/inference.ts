@@ -1,0 +1,48 @@
+// Instruction-count workloads of the inference gateway (suites/instructions/inference.instructions.test.ts):
+// one chat completion on the dummy engine through fastify's inject() (request parsing, schema
+// validation, admission, generation, reply), plain and streamed. No socket: the gateway's own work.
+import { operation } from '../../../harness/index.ts';
+import { createReadyGateway, type Gateway } from '../../../systems/inference/index.ts';
+
+const CHAT = {
+  model: 'dummy',
+  messages: [
+    { role: 'system', content: 'You are a terse assistant.' },
+    { role: 'user', content: 'Say hello to the test rig.' },
+  ],
+  max_tokens: 16,
+  seed: 7,
+};
+
+interface Chat {
+  gw: Gateway;
+  payload: string;
+}
+
+async function gateway(stream: boolean): Promise<Chat> {
+  const gw = await createReadyGateway({ engine: 'dummy', port: 0 }, { env: {} });
+  await gw.app.ready();
+  // createGateway looks up the platform in the background; wait for it, so that nothing of it
+  // lands in a counted segment.
+  for (let i = 0; i < 1000; i++) {
+    const status = await gw.app.inject({ method: 'GET', url: '/v1/system/status' });
+    if ((status.json() as { platform?: unknown }).platform) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return { gw, payload: JSON.stringify({ ...CHAT, stream }) };
+}
+
+async function chat(c: Chat): Promise<void> {
+  const res = await c.gw.app.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    headers: { 'content-type': 'application/json' },
+    payload: c.payload,
+  });
+  if (res.statusCode !== 200) throw new Error(`chat completion answered ${res.statusCode}: ${res.body}`);
+}
+
+export const operations = {
+  chat: operation({ setup: () => gateway(false), run: chat, teardown: (c) => c.gw.close(), n: 300 }),
+  'chat.stream': operation({ setup: () => gateway(true), run: chat, teardown: (c) => c.gw.close(), n: 300 }),
+};

@@ -1,0 +1,52 @@
+// Instruction-count workloads of the shared-memory queue (suites/instructions/queue.instructions.test.ts):
+// one process puts and takes through systems/queue/index.ts, so the count covers the TypeScript
+// API, the Node-API crossing and the C core. Each setup creates one segment; teardown destroys it.
+import { operation } from '../../../harness/index.ts';
+import { Queue } from '../../../systems/queue/index.ts';
+
+/** Segment names start with this and the creating pid (the suite removes those of dead processes). */
+export const NAME_PREFIX = 'instr-';
+
+function name(variant: string): string {
+  return `${NAME_PREFIX}${process.pid}-${variant}`;
+}
+
+interface Raw {
+  q: Queue<Uint8Array>;
+  msg: Buffer;
+  into: Buffer;
+}
+
+/** One raw put + getInto pair of `size` bytes: the fast path with a reused target buffer. */
+function rawPair(size: number, n: number) {
+  return operation<Raw>({
+    setup: () => ({
+      q: Queue.create<Uint8Array>(name(`raw${size}`), { mode: 'raw', capacityBytes: 1 << 20 }),
+      msg: Buffer.alloc(size, 0x5a),
+      into: Buffer.alloc(size),
+    }),
+    run: (s) => {
+      s.q.putNowait(s.msg);
+      s.q.getInto(s.into);
+    },
+    teardown: (s) => s.q.destroy(),
+    n,
+  });
+}
+
+/** A small job object, the kind a task queue carries. */
+const JOB = { id: 12345, kind: 'resize', args: { w: 640, h: 480 }, tags: ['a', 'b'], at: 1.5 };
+
+export const operations = {
+  'raw.64B': rawPair(64, 20_000),
+  'raw.4KiB': rawPair(4096, 20_000),
+  'value.small': operation<Queue<typeof JOB>>({
+    setup: () => Queue.create<typeof JOB>(name('value'), { mode: 'value', capacityBytes: 1 << 20 }),
+    run: (q) => {
+      q.putNowait(JOB);
+      q.getNowait();
+    },
+    teardown: (q) => q.destroy(),
+    n: 10_000,
+  }),
+};
