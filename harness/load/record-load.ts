@@ -18,16 +18,9 @@ export async function recordLoad(
     method: `${meta.method}${rate}`,
     ...(result.valid ? {} : { valid: false, invalidReason: result.invalidReason ?? 'invalid run' }),
   };
-  const { reference: _reference, ...withoutReference } = merged;
-  const figures = await recordLatency(prefix, result.latency, withoutReference);
-  figures.push(
-    await recordThroughput(`${prefix}.throughput`, result.throughput, {
-      ...merged,
-      unit: meta.unit ?? 'ops/s',
-    }),
-  );
+  // The error rate first: it is the figure that matters most when nothing else could be measured.
   const total = result.completed + result.errors;
-  figures.push(
+  const figures: Figure[] = [
     await recordFigure({
       id: `${prefix}.error_rate`,
       value: total > 0 ? (100 * result.errors) / total : 0,
@@ -36,6 +29,31 @@ export async function recordLoad(
       n: total,
       method: `${merged.method}${result.errorSamples.length ? `; first errors: ${result.errorSamples.join(' | ')}` : ''}`,
       ...(result.valid ? {} : { valid: false, invalidReason: result.invalidReason ?? 'invalid run' }),
+    }),
+  ];
+  const { reference: _reference, ...withoutReference } = merged;
+  if (result.latency.n > 0) {
+    figures.push(...(await recordLatency(prefix, result.latency, withoutReference)));
+  } else {
+    // No operation completed: the latency figures exist, with no verdict and the reason.
+    for (const statistic of ['p50', 'p95', 'p99'])
+      figures.push(
+        await recordFigure({
+          id: `${prefix}.${statistic}`,
+          value: 0,
+          unit: result.latency.unit,
+          better: 'lower',
+          n: 0,
+          method: merged.method,
+          valid: false,
+          invalidReason: result.invalidReason ?? 'no operation completed',
+        }),
+      );
+  }
+  figures.push(
+    await recordThroughput(`${prefix}.throughput`, result.throughput, {
+      ...merged,
+      unit: meta.unit ?? 'ops/s',
     }),
   );
   return figures;
