@@ -13,8 +13,20 @@ import type { RunnerConfig, RunnerReport } from './instructions-types.ts';
 
 const execFileAsync = promisify(execFile);
 
-/** Node's flags for a reproducible count (TurboFan stays on): no concurrent compilation or GC, fixed seeds. */
-export const NODE_FLAGS = ['--predictable', '--hash-seed=1', '--random-seed=1', '--expose-gc'] as const;
+/**
+ * Node's flags for a reproducible count (TurboFan stays on): no concurrent compilation or GC,
+ * fixed seeds, gc() for the runner, and a fixed 64 MiB young generation, so that a counted segment
+ * normally runs between two forced collections without one of its own: a collection costs
+ * millions of instructions at once, which no short count can average out.
+ */
+export const NODE_FLAGS = [
+  '--predictable',
+  '--hash-seed=1',
+  '--random-seed=1',
+  '--expose-gc',
+  '--min-semi-space-size=64',
+  '--max-semi-space-size=64',
+] as const;
 
 /** The native function whose entry makes callgrind dump (the runner's mark). */
 export const DUMP_SYMBOL = 'uv_os_getpriority';

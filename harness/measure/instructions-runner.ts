@@ -4,6 +4,7 @@
 // told to dump before (--dump-before), so every segment lands in its own part file.
 import { readSync } from 'node:fs';
 import os from 'node:os';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import type {
   InstructionOperation,
   InstructionWorkload,
@@ -113,6 +114,22 @@ export async function warmUp(
   return at;
 }
 
+/** Start times of V8's garbage collections from now on (read after a turn of the event loop). */
+function watchCollections(): { stop(): Promise<number[]> } {
+  const starts: number[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) starts.push(entry.startTime);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    async stop() {
+      await new Promise((resolve) => setImmediate(resolve));
+      observer.disconnect();
+      return starts;
+    },
+  };
+}
+
 function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
@@ -146,25 +163,33 @@ export async function runCounted(workload: InstructionWorkload, config: RunnerCo
   const state = await op.setup();
   let spun = 0;
   let isAsync = false;
+  const collections = watchCollections();
+  const bounds: number[] = [];
+  const boundary = () => {
+    mark();
+    bounds.push(performance.now());
+  };
   try {
     isAsync = await firstCall(op, state);
     const loop = isAsync ? loopAsync : loopSync;
     let at = await warmUp(loop, op, state, config.warmup, config.extraChunks);
     await handshake();
+    // Each segment starts from a freshly collected heap; with the young generation sized by
+    // NODE_FLAGS, a segment normally runs without any collection (the runner reports any).
     collectGarbage();
-    mark();
+    boundary();
     spun += await loop(op, state, at, config.n, config.extraChunks);
-    mark();
+    boundary();
     at += config.n;
-    // Both segments start from a freshly collected heap, so that a collection's cost falls into
-    // them in proportion to the work, not by where the previous one happened to end.
     collectGarbage();
-    mark();
+    boundary();
     spun += await loop(op, state, at, 3 * config.n, config.extraChunks);
-    mark();
+    boundary();
   } finally {
     await op.teardown?.(state);
   }
+  const gc = await collections.stop();
+  const within = (from: number, to: number) => gc.filter((t) => t >= from && t <= to).length;
   return {
     ok: true,
     op: config.op,
@@ -173,6 +198,7 @@ export async function runCounted(workload: InstructionWorkload, config: RunnerCo
     async: isAsync,
     marks: MARKS,
     chunksSpun: spun,
+    collections: [within(bounds[0]!, bounds[1]!), within(bounds[2]!, bounds[3]!)],
   };
 }
 

@@ -56,4 +56,6 @@ export interface RunnerReport {
   /** Counting marks made (each one is a callgrind dump). */
   marks: number;
   chunksSpun: number;
+  /** Garbage collections inside the n and the 3n segment (normally none). */
+  collections: [number, number];
 }

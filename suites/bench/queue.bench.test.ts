@@ -18,41 +18,37 @@ import {
   recordLatency,
   recordThroughput,
   type ThroughputResult,
-  throughputFromCounts,
   useSystem,
 } from '../../harness/index.ts';
 import { bench, listSegments, type QueueSystemApi } from '../../systems/queue/index.ts';
+import {
+  describeWindows,
+  expectEveryMessageVerified,
+  type PairedWindowsOptions,
+  queueVsPostMessage,
+  recordQueueVsPostMessage,
+  toThroughput,
+  trust,
+} from '../_helpers/queue-workload.ts';
 
 const system = useSystem<QueueSystemApi>('queue');
 const bench_tasks = (tasks: Record<string, () => unknown>) =>
   microBench(tasks, { timeMs: profile().durationMs / 5, warmupMs: profile().warmupMs / 5 });
 
-/** The queue's bench counts in its own processes; the harness turns the counts into a rate. */
-function toThroughput(s: bench.RateSample): ThroughputResult {
-  return throughputFromCounts(
-    { count: s.count, bytes: s.bytes, elapsedMs: s.elapsedMs, intervalMs: s.bucketMs, buckets: s.buckets },
-    { resamples: profile().resamples },
-  );
-}
-
 const ref = (f: Figure) => ({ id: f.id, value: f.value });
 
-/** A figure over messages that were lost, corrupted or reordered is recorded, but invalid. */
-function trust(check: bench.StreamCheck) {
-  const failure = bench.checkFailure(check);
-  return failure ? { valid: false, invalidReason: failure } : {};
-}
-
-/** After the figures are recorded: every message sent arrived, intact and in order. */
-function expectEveryMessageVerified(what: string, check: bench.StreamCheck) {
-  expect(check.mismatches, `${what}: ${bench.describeCheck(check)}`).toBe(0);
-  expect(check.received, `${what}: messages received = sent (${bench.describeCheck(check)})`).toBe(
-    check.sent,
-  );
-  expect(check.sent, `${what}: messages sent`).toBeGreaterThan(0);
-}
-
 const window = () => ({ durationMs: profile().durationMs, warmupMs: profile().warmupMs });
+/**
+ * Figures judged by their ratio to postMessage: 5 windows of each, alternating, that together last
+ * the profile's duration (at least 300 ms each), the warm-up before the first pair only.
+ */
+const pairedWindows = (): Pick<PairedWindowsOptions, 'windowMs' | 'pairs' | 'warmupMs'> => ({
+  windowMs: Math.max(300, Math.round(profile().durationMs / 5)),
+  pairs: 5,
+  warmupMs: profile().warmupMs,
+});
+/** Its paired windows record it (with the headline, queue.throughput.1x1.64B.rate). */
+const POSTMESSAGE_64B = 'queue.ref.postmessage.1x1.64B.rate';
 const SIZES: Array<[string, number]> = [
   ['64B', 64],
   ['256B', 256],
@@ -62,8 +58,11 @@ const SIZES: Array<[string, number]> = [
 ];
 const segmentsBefore = new Set(listSegments());
 
-/** Reference figures per size, filled by the first test and used by the others. */
-const refs = new Map<string, { postMessage: Figure; uds: Figure; memcpy: Figure; memcpyBytes: Figure }>();
+/**
+ * Reference figures per size, filled by the first test and used by the others; postMessage at 64 B
+ * comes from the headline's paired windows.
+ */
+const refs = new Map<string, { postMessage?: Figure; uds: Figure; memcpy: Figure; memcpyBytes: Figure }>();
 
 describe('queue benchmarks', () => {
   it(
@@ -71,14 +70,22 @@ describe('queue benchmarks', () => {
     async () => {
       for (const [label, size] of SIZES) {
         progress(`queue bench: references at ${label}`);
-        const pm = toThroughput(await bench.postMessageThroughput({ size, ...window() }));
+        const pmId = `queue.ref.postmessage.1x1.${label}.rate`;
+        const pm =
+          pmId === POSTMESSAGE_64B
+            ? undefined
+            : toThroughput(await bench.postMessageThroughput({ size, ...window() }));
         const uds = toThroughput(await bench.udsThroughput({ size, ...window() }));
         const mc = toThroughput(bench.memcpyThroughput({ size, ...window() }));
         refs.set(label, {
-          postMessage: await recordThroughput(`queue.ref.postmessage.1x1.${label}.rate`, pm, {
-            unit: 'msg/s',
-            method: `worker_threads: a worker posts ${label} Uint8Arrays to the main thread, credit flow control`,
-          }),
+          ...(pm
+            ? {
+                postMessage: await recordThroughput(pmId, pm, {
+                  unit: 'msg/s',
+                  method: `worker_threads: a worker posts ${label} Uint8Arrays to the main thread, credit flow control`,
+                }),
+              }
+            : {}),
           uds: await recordThroughput(`queue.ref.uds.1x1.${label}.rate`, uds, {
             unit: 'msg/s',
             method: `a child process writes ${label} messages back to back on a Unix-domain socket; the test process reads and counts them`,
@@ -101,26 +108,29 @@ describe('queue benchmarks', () => {
   it(
     'headline: 64 B message rate, 1x1 processes, one put and one get call per message',
     async () => {
-      progress('queue bench: 1x1 throughput at 64B, one call per message');
-      const sample = await bench.queueThroughput({
+      progress('queue bench: 1x1 throughput at 64B, one call per message, vs postMessage');
+      const run = await queueVsPostMessage({
         producers: 1,
         consumers: 1,
         size: 64,
         batch: 1,
-        ...window(),
+        ...pairedWindows(),
+        label: 'queue bench 1x1 64B unbatched vs postMessage',
       });
-      const r = toThroughput(sample);
-      const refsAt = refs.get('64B');
-      await recordThroughput('queue.throughput.1x1.64B.rate', r, {
-        unit: 'msg/s',
+      const { queue, reference } = await recordQueueVsPostMessage(run, {
+        id: 'queue.throughput.1x1.64B.rate',
         method:
-          'one flood and one drain process moving raw 64 B messages one per Node-API call on each side (putManyFrom/getManyInto of 1), every sequence number and checksum verified by the drain, counted per 50 ms after warm-up',
-        ...(refsAt ? { reference: ref(refsAt.postMessage) } : {}),
-        ...trust(sample.check),
+          'one flood and one drain process moving raw 64 B messages one per Node-API call on each side (putManyFrom/getManyInto of 1), every sequence number and checksum verified by the drain, counted on the ring',
+        reference: {
+          id: POSTMESSAGE_64B,
+          method: 'worker_threads: a worker posts 64B Uint8Arrays to the main thread, credit flow control',
+        },
       });
-      expect(sample.batch).toBe(1);
-      expectEveryMessageVerified('1x1 64B unbatched', sample.check);
-      expect(r.count).toBeGreaterThan(0);
+      const at64 = refs.get('64B');
+      if (at64 && reference) at64.postMessage = reference;
+      expect(run.batch).toBe(1);
+      expectEveryMessageVerified('1x1 64B unbatched', run.check);
+      expect(queue.count).toBeGreaterThan(0);
     },
     profile().testTimeoutMs,
   );
@@ -135,19 +145,45 @@ describe('queue benchmarks', () => {
         const verdicts: Array<[string, bench.StreamCheck, number]> = [];
         for (const [label, size] of SIZES) {
           progress(`queue bench: ${P}x${C} throughput at ${label}`);
-          const sample = await bench.queueThroughput({ producers: P, consumers: C, size, ...window() });
-          const r = toThroughput(sample);
-          // the id names the batch that ran: 64 messages per call, fewer where 64 exceed 1 MiB
-          const id = `queue.throughput.${P}x${C}.${label}.batch${sample.batch}`;
-          const method = `${P} flood and ${C} drain processes, raw ${label} messages in batches of ${sample.batch} per Node-API call on each side (putManyFrom/getManyInto), 4 MiB ring, every sequence number and checksum verified by the drains, counted per 50 ms after warm-up`;
-          const valid = trust(sample.check);
           const refsAt = refs.get(label);
-          await recordThroughput(`${id}.rate`, r, {
-            unit: 'msg/s',
-            method,
-            ...(refsAt ? { reference: ref(refsAt.postMessage) } : {}),
-            ...valid,
-          });
+          const describe = (batch: number, counted: string) =>
+            `${P} flood and ${C} drain processes, raw ${label} messages in batches of ${batch} per Node-API call on each side (putManyFrom/getManyInto), 4 MiB ring, every sequence number and checksum verified by the drains, ${counted}`;
+          // the id names the batch that ran: 64 messages per call, fewer where 64 exceed 1 MiB
+          const idOf = (batch: number) => `queue.throughput.${P}x${C}.${label}.batch${batch}`;
+          let r: ThroughputResult;
+          let check: bench.StreamCheck;
+          let batch: number;
+          let method: string;
+          if (P === 4 && size === 64) {
+            // judged by its ratio to postMessage: windows interleaved with postMessage windows
+            const run = await queueVsPostMessage({
+              producers: P,
+              consumers: C,
+              size,
+              ...pairedWindows(),
+              label: `queue bench ${P}x${C} ${label} vs postMessage`,
+            });
+            ({ batch, check } = run);
+            method = describe(batch, `counted on the ring; ${describeWindows(run)}`);
+            ({ queue: r } = await recordQueueVsPostMessage(run, {
+              id: `${idOf(batch)}.rate`,
+              method: describe(batch, 'counted on the ring'),
+              reference: { id: POSTMESSAGE_64B },
+            }));
+          } else {
+            const sample = await bench.queueThroughput({ producers: P, consumers: C, size, ...window() });
+            r = toThroughput(sample);
+            ({ batch, check } = sample);
+            method = describe(batch, 'counted per 50 ms after warm-up');
+            await recordThroughput(`${idOf(batch)}.rate`, r, {
+              unit: 'msg/s',
+              method,
+              ...(refsAt?.postMessage ? { reference: ref(refsAt.postMessage) } : {}),
+              ...trust(check),
+            });
+          }
+          const id = idOf(batch);
+          const valid = trust(check);
           await recordThroughput(`${id}.bytes`, r, {
             bytes: true,
             method,
@@ -162,7 +198,7 @@ describe('queue benchmarks', () => {
               ...valid,
             });
           }
-          verdicts.push([id, sample.check, r.count]);
+          verdicts.push([id, check, r.count]);
         }
         for (const [id, check, count] of verdicts) {
           expectEveryMessageVerified(id, check);

@@ -10,6 +10,7 @@ import {
   REPO_ROOT,
   recordFigure,
   seededRandom,
+  type Verdict,
 } from '../../harness/index.ts';
 import { type SyntheticFigure, syntheticRun } from './synthetic-runs.ts';
 
@@ -199,21 +200,17 @@ describe('gate calibration on real runs (nightly)', () => {
           const outcome = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { dir: string };
           created.push(outcome.dir);
           const gate = await rig(['gate', '--run', outcome.dir, '--baseline', baseline, '--json']);
-          const result = JSON.parse(gate.stdout) as {
-            verdicts: Array<{ state: string; judgedBy?: string; scale?: string; mde?: number; k?: number }>;
-          };
-          const judged = result.verdicts.filter((v) => v.judgedBy === 'noise');
+          const result = JSON.parse(gate.stdout) as { verdicts: Verdict[] };
           if (!injected) {
-            if (judged.some((v) => v.state === 'regressed')) falseAlarms++;
+            if (result.verdicts.some((v) => v.state === 'regressed')) falseAlarms++;
             if (i === 0)
-              for (const v of judged) if (v.scale === 'log' && v.mde !== undefined) mdes.push(v.mde);
+              for (const v of result.verdicts)
+                if (v.judgedBy === 'noise' && v.scale === 'log' && v.mde !== undefined) mdes.push(v.mde);
           } else {
-            for (const v of judged) {
-              if (v.scale !== 'log' || v.mde === undefined || v.k === undefined) continue;
-              if (Math.log1p(SLOWDOWN) >= Math.log1p(v.mde) * (1 + 1.645 / v.k)) {
-                eligible++;
-                if (v.state === 'regressed') detected++;
-              }
+            for (const v of result.verdicts) {
+              if (v.mde95 === undefined || v.scale !== 'log' || SLOWDOWN < v.mde95) continue;
+              eligible++;
+              if (v.state === 'regressed') detected++;
             }
           }
         }
@@ -241,11 +238,14 @@ describe('gate calibration on real runs (nightly)', () => {
       });
       await recordFigure({
         id: 'harness.gate.mde.p50',
-        value: 100 * (mdes[Math.floor(mdes.length / 2)] ?? Number.NaN),
+        value: mdes.length ? 100 * mdes[Math.floor(mdes.length / 2)]! : 0,
         unit: '%',
         better: 'lower',
         n: mdes.length,
         method,
+        ...(mdes.length
+          ? {}
+          : { valid: false, invalidReason: 'no figure was judged against a calibrated spread' }),
       });
       expect(falseAlarms / evaluations).toBeLessThanOrEqual(0.1);
     } finally {

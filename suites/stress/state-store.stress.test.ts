@@ -2,6 +2,8 @@
 // subscribers, 50 writers, chaos, backpressure, 10,000-entry snapshots, subscriber cleanup,
 // long-running stability, error injection, exhaustion recovery, CPU contention.
 // Behaviour is asserted; every rate and size is a figure (thresholds/state-store.json judges).
+// A rate judged by its ratio to a same-run reference runs in windows interleaved with the
+// reference's (5 pairs, AB BA ...); the ratio carries a bootstrap interval over the pairs.
 // Checks inside hot loops use node:assert: allure-vitest turns every expect() into a report step.
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
@@ -10,7 +12,10 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   closedLoop,
+  type Figure,
+  interleaved,
   LatencyRecorder,
+  pairedRatio,
   profile,
   progress,
   ResourceSampler,
@@ -22,7 +27,9 @@ import {
   type StartedSystem,
   seededRandom,
   startSystem,
+  summarize,
   ThroughputMeter,
+  type ThroughputResult,
 } from '../../harness/index.ts';
 import {
   type AsyncStateStore,
@@ -112,6 +119,83 @@ function streamCheck(sub: Subscription, first: number): { last: () => number; do
     }
   })();
   return { last: () => expected - 1, done };
+}
+
+/** Windows of each side for a figure judged by its ratio to a same-run reference. */
+const PAIRS = 5;
+/** Each window's length: together they last the profile's duration, at least 200 ms each. */
+const pairWindowMs = () => Math.max(200, Math.round(profile().durationMs / PAIRS));
+
+interface SetWindow {
+  atMs: number;
+  result: ThroughputResult;
+}
+
+/** `figure` (A) and `reference` (B) windows alternating AB BA ... (`interleaved`), PAIRS of each. */
+async function interleavedWindows(
+  label: string,
+  figure: () => Promise<ThroughputResult>,
+  reference: () => Promise<ThroughputResult>,
+): Promise<{ figure: SetWindow[]; reference: SetWindow[] }> {
+  const out = { figure: [] as SetWindow[], reference: [] as SetWindow[] };
+  const t0 = performance.now();
+  const run = async (into: SetWindow[], measure: () => Promise<ThroughputResult>) => {
+    const atMs = performance.now() - t0;
+    const result = await measure();
+    into.push({ atMs, result });
+    return result.rate;
+  };
+  await interleaved({
+    windows: PAIRS,
+    a: () => run(out.figure, figure),
+    b: () => run(out.reference, reference),
+    label,
+  });
+  return out;
+}
+
+const total = (windows: SetWindow[]) => windows.reduce((n, w) => n + w.result.count, 0);
+
+/**
+ * Records the reference windows as `referenceId` and the figure's windows as `id` (each: the median
+ * window's rate, the windows' rates as its spread), the figure with the median per-pair ratio and
+ * its bootstrap interval over the pairs.
+ */
+async function recordPaired(
+  windows: { figure: SetWindow[]; reference: SetWindow[] },
+  o: { id: string; method: string; referenceId: string; referenceMethod: string },
+): Promise<void> {
+  const how = `${windows.figure.length} pairs of ${pairWindowMs()} ms windows alternating AB BA with the reference; value: median ops/s over the windows`;
+  const record = (id: string, w: SetWindow[], method: string, reference?: Figure['reference']) => {
+    const stats = summarize(
+      w.map((x) => x.result.rate),
+      { statistic: 'p50', resamples: profile().resamples },
+    );
+    return recordFigure({
+      id,
+      value: stats.p50,
+      unit: 'ops/s',
+      better: 'higher',
+      n: total(w),
+      stats,
+      series: w.map((x) => [x.atMs, x.result.rate]),
+      method: `${method}; ${how}`,
+      ...(reference ? { reference } : {}),
+    });
+  };
+  const ref = await record(o.referenceId, windows.reference, o.referenceMethod);
+  const ratio = pairedRatio(
+    windows.figure.map((w) => w.result.rate),
+    windows.reference.map((w) => w.result.rate),
+    { resamples: profile().resamples },
+  );
+  await record(o.id, windows.figure, `${o.method}; ratio: median over pairs, ci95 by bootstrap over pairs`, {
+    id: o.referenceId,
+    value: ref.value,
+    ratio: ratio.value,
+    ratioCi95: ratio.ci95,
+    pairs: ratio.n,
+  });
 }
 
 describe('state-store stress', () => {
@@ -345,15 +429,12 @@ describe('state-store stress', () => {
   });
 
   it('backpressure: stalled subscribers do not slow set() or starve a live one', async () => {
-    const window = Math.max(300, profile().durationMs);
+    const warmMs = Math.max(100, profile().warmupMs / 2);
     // Reference: the same live subscriber, no stalled ones (a live delivery has its own cost).
     const baselineStore = await activeStore();
     const baselineLive = streamCheck(baselineStore.subscribe({ queueSize: 16 }), baselineStore.version);
-    const baseline = await setThroughput(baselineStore, window);
-    await baselineStore.close();
-    await baselineLive.done;
-    expect(baselineLive.last()).toBe(baselineStore.version);
     const store = await activeStore();
+    for (const st of [baselineStore, store]) await setThroughput(st, warmMs); // unmeasured
     const stalled = ['drop-oldest', 'drop-newest', 'error'].flatMap((overflow) =>
       Array.from({ length: 4 }, () =>
         store.subscribe({ queueSize: 16, overflow: overflow as OverflowPolicy }),
@@ -361,20 +442,25 @@ describe('state-store stress', () => {
     );
     const live = collector(store.subscribe({ queueSize: 16, includeCurrent: false }));
     const first = store.version + 1;
-    const loaded = await setThroughput(store, window);
+    const windows = await interleavedWindows(
+      'state-store backpressure vs one live subscriber',
+      () => setThroughput(store, pairWindowMs()),
+      () => setThroughput(baselineStore, pairWindowMs()),
+    );
+    await recordPaired(windows, {
+      id: 'state-store.stress.backpressure.set.throughput',
+      method: 'awaited sets with 12 stalled subscribers (queueSize 16, all policies) and one live one',
+      referenceId: 'state-store.stress.backpressure.baseline.throughput',
+      referenceMethod: 'awaited sets on a second store with one live subscriber (reference)',
+    });
     for (const sub of stalled) assert.ok(sub.queued <= 16);
     expect(stalled.filter((s) => s.metrics.state === 'failed')).toHaveLength(4);
-    await store.close();
-    await live.done;
+    await Promise.all([store.close(), baselineStore.close()]);
+    await Promise.all([live.done, baselineLive.done]);
+    expect(baselineLive.last()).toBe(baselineStore.version);
     const r = checkStream(live.events, first);
     expect(r.missed).toBe(0);
-    expect(r.received).toBe(loaded.count);
-    const baseId = 'state-store.stress.backpressure.baseline.throughput';
-    await recordThroughput(baseId, baseline, { method: 'awaited sets, one live subscriber (reference)' });
-    await recordThroughput('state-store.stress.backpressure.set.throughput', loaded, {
-      method: 'awaited sets with 12 stalled subscribers (queueSize 16, all policies) and one live one',
-      reference: { id: baseId, value: baseline.rate },
-    });
+    expect(r.received).toBe(total(windows.figure));
   });
 
   it('large snapshots (10,000 context entries): set, fan-out, converters, bounded heap', async () => {
@@ -616,14 +702,22 @@ describe('state-store stress', () => {
   });
 
   it('recovers from subscriber exhaustion', async () => {
+    const warmMs = Math.max(100, profile().warmupMs / 2);
     const store = await activeStore();
-    // Reference: one live subscriber before the flood, as after it.
+    // Before the flood, one live subscriber gets every version (unmeasured: the warm-up).
     const earlySub = store.subscribe({ queueSize: 1024, includeCurrent: false });
     const early = streamCheck(earlySub, store.version + 1);
-    const before = await setThroughput(store, Math.max(200, profile().durationMs / 2));
+    await setThroughput(store, warmMs);
     earlySub.unsubscribe();
     await early.done;
     expect(early.last()).toBe(store.version);
+    // Reference: a twin store with one live subscriber that never sees the flood (the state before it).
+    const twin = await activeStore();
+    const twinLive = streamCheck(
+      twin.subscribe({ queueSize: 1024, includeCurrent: false }),
+      twin.version + 1,
+    );
+    await setThroughput(twin, warmMs);
     // 500 subscribers that never read: the 'error' ones overflow and leave, the others cap out.
     const abandoned = Array.from({ length: 500 }, (_, i) =>
       store.subscribe({ queueSize: 32, overflow: i % 2 ? 'error' : 'drop-newest' }),
@@ -640,53 +734,74 @@ describe('state-store stress', () => {
     // Back to normal: a new subscriber gets everything.
     const fresh = collector(store.subscribe({ queueSize: 1024, includeCurrent: false }));
     const first = store.version + 1;
-    const after = await setThroughput(store, Math.max(200, profile().durationMs / 2));
-    await store.close();
-    await fresh.done;
-    expect(checkStream(fresh.events, first).received).toBe(after.count);
-    const baseId = 'state-store.stress.exhaustion.before.throughput';
-    await recordThroughput(baseId, before, {
-      method: 'awaited sets, one live subscriber, before the flood (reference)',
-    });
-    await recordThroughput('state-store.stress.exhaustion.after.throughput', after, {
+    const windows = await interleavedWindows(
+      'state-store after exhaustion vs a store that never saw it',
+      () => setThroughput(store, pairWindowMs()),
+      () => setThroughput(twin, pairWindowMs()),
+    );
+    await recordPaired(windows, {
+      id: 'state-store.stress.exhaustion.after.throughput',
       method:
         'awaited sets, one live subscriber, after 500 abandoned subscribers overflowed and were released',
-      reference: { id: baseId, value: before.rate },
+      referenceId: 'state-store.stress.exhaustion.before.throughput',
+      referenceMethod:
+        'awaited sets, one live subscriber, on a twin store that never saw the flood (reference: the state before it)',
     });
+    await Promise.all([store.close(), twin.close()]);
+    await Promise.all([fresh.done, twinLive.done]);
+    expect(checkStream(fresh.events, first).received).toBe(total(windows.figure));
+    expect(twinLive.last()).toBe(twin.version);
   });
 
   it('CPU contention: set/get while worker threads burn CPU', async () => {
-    const window = Math.max(300, profile().durationMs);
-    const quiet = await setThroughput(await activeStore(), window);
+    const store = await activeStore();
+    await setThroughput(store, Math.max(100, profile().warmupMs / 2)); // unmeasured
+    // Burners spin while the flag is 1 and sleep on it (Atomics.wait) while it is 0.
+    const flag = new Int32Array(new SharedArrayBuffer(4));
     const burners = 2;
     for (let i = 0; i < burners; i++) {
       const w = new Worker(
-        'const { parentPort } = require("node:worker_threads"); parentPort.postMessage("up"); for (;;) { Math.sqrt(Math.random()); }',
-        { eval: true },
+        'const { parentPort, workerData } = require("node:worker_threads"); const flag = new Int32Array(workerData); parentPort.postMessage("up"); for (;;) { if (Atomics.load(flag, 0) === 0) Atomics.wait(flag, 0, 0); for (let i = 0; i < 1e5; i++) Math.sqrt(Math.random()); }',
+        { eval: true, workerData: flag.buffer },
       );
       workers.push(w);
       await new Promise((r) => w.once('message', r));
     }
-    const store = await activeStore();
-    const busy = await setThroughput(store, window);
+    const burn = async (on: boolean) => {
+      Atomics.store(flag, 0, on ? 1 : 0);
+      Atomics.notify(flag, 0);
+      await new Promise((r) => setTimeout(r, 20)); // burners up, or back asleep
+    };
+    const windows = await interleavedWindows(
+      'state-store sets with CPU burners vs without',
+      async () => {
+        await burn(true);
+        return setThroughput(store, pairWindowMs());
+      },
+      async () => {
+        await burn(false);
+        return setThroughput(store, pairWindowMs());
+      },
+    );
+    await burn(true);
     let gets = 0;
     const getMeter = new ThroughputMeter().start();
-    const until = performance.now() + window / 2;
+    const until = performance.now() + Math.max(300, profile().durationMs) / 2;
     while (performance.now() < until) {
       for (let k = 0; k < 4096; k++) gets += store.get().version > 0 ? 1 : 0;
       getMeter.add(4096);
     }
     const getResult = getMeter.stop();
-    expect(gets).toBe(getResult.count);
-    expect(store.getMetrics().rejected).toBe(0);
-    const baseId = 'state-store.stress.cpu.quiet.set.throughput';
-    await recordThroughput(baseId, quiet, { method: 'awaited sets, no CPU burners (reference)' });
-    await recordThroughput('state-store.stress.cpu.burn.set.throughput', busy, {
+    await recordPaired(windows, {
+      id: 'state-store.stress.cpu.burn.set.throughput',
       method: `awaited sets while ${burners} worker threads spin on the 2 cores`,
-      reference: { id: baseId, value: quiet.rate },
+      referenceId: 'state-store.stress.cpu.quiet.set.throughput',
+      referenceMethod: 'awaited sets on the same store, the burners asleep (reference)',
     });
     await recordThroughput('state-store.stress.cpu.burn.get.throughput', getResult, {
       method: `get() while ${burners} worker threads spin`,
     });
+    expect(gets).toBe(getResult.count);
+    expect(store.getMetrics().rejected).toBe(0);
   });
 });

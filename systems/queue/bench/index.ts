@@ -16,10 +16,19 @@ export {
 } from './message-check.ts';
 export {
   memcpyThroughput,
+  openPostMessageWindows,
+  type PostMessageWindows,
   postMessageRoundTrip,
   postMessageThroughput,
   udsThroughput,
 } from './references.ts';
 export { queueRoundTrip, type RoundTripOptions } from './roundtrip.ts';
-export { type QueueRateSample, type QueueThroughputOptions, queueThroughput } from './throughput.ts';
-export type { RateOptions, RateSample } from './types.ts';
+export {
+  openQueueWindows,
+  type QueueRateSample,
+  type QueueThroughputOptions,
+  type QueueWindows,
+  type QueueWindowsOptions,
+  queueThroughput,
+} from './throughput.ts';
+export type { RateOptions, RateSample, WindowSample } from './types.ts';

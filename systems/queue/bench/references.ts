@@ -6,8 +6,9 @@ import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { BucketCounter, type RateOptions, type RateSample } from './types.ts';
+import { BucketCounter, type RateOptions, type RateSample, type WindowSample } from './types.ts';
 
 const CREDIT = 1024;
 
@@ -40,6 +41,97 @@ export async function postMessageThroughput(o: RateOptions): Promise<RateSample>
   worker.postMessage('stop');
   await worker.terminate();
   return counter.result(o.size);
+}
+
+const WINDOWED_FLOOD_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const msg = new Uint8Array(workerData.size);
+let credit = ${CREDIT * 4};
+let running = false;
+let looping = false;
+function pump() {
+  if (!running) { looping = false; return; }
+  for (let n = 0; credit > 0 && n < 256; n++, credit--) parentPort.postMessage(msg);
+  setImmediate(pump);
+}
+parentPort.on('message', (m) => {
+  if (m === 'stop') parentPort.close();
+  else if (m === 'run') { running = true; if (!looping) { looping = true; setImmediate(pump); } }
+  else if (m === 'pause') { running = false; parentPort.postMessage('paused'); }
+  else credit += m;
+});
+`;
+
+/** The postMessage reference started once and posting only inside its windows. */
+export interface PostMessageWindows {
+  /**
+   * Lets the worker post for `settleMs` uncounted, counts the messages received over `durationMs`,
+   * then pauses it and waits until every message it posted has arrived.
+   */
+  window(o: { durationMs: number; settleMs?: number }): Promise<WindowSample>;
+  /** Ends the worker. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * `postMessageThroughput` in windows: one worker posts `size`-byte Uint8Arrays under the same
+ * credit flow control while a window runs, and idles between windows (no CPU taken from the
+ * windows it is paired with).
+ */
+export function openPostMessageWindows(o: { size: number }): PostMessageWindows {
+  const worker = new Worker(WINDOWED_FLOOD_WORKER, { eval: true, workerData: { size: o.size } });
+  let received = 0;
+  let paused: (() => void) | undefined;
+  let failed: Error | undefined;
+  worker.on('error', (error) => {
+    failed = error;
+    paused?.();
+  });
+  worker.on('message', (m) => {
+    if (m === 'paused') {
+      paused?.();
+      return;
+    }
+    received++;
+    if (received % CREDIT === 0) worker.postMessage(CREDIT);
+  });
+  /** Pauses the worker; resolves once every message it posted before pausing has arrived. */
+  const pause = async () => {
+    if (failed) return;
+    const idle = new Promise<void>((resolve) => {
+      paused = resolve;
+    });
+    worker.postMessage('pause');
+    await idle;
+  };
+  let closing: Promise<void> | undefined;
+  return {
+    async window({ durationMs, settleMs = 50 }) {
+      if (closing || failed) throw failed ?? new Error('postMessage windows: window() after close()');
+      worker.postMessage('run');
+      let count: number;
+      let elapsedMs: number;
+      try {
+        await sleep(settleMs);
+        const t0 = process.hrtime.bigint();
+        const from = received;
+        await sleep(durationMs);
+        count = received - from;
+        elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      } finally {
+        await pause();
+      }
+      if (failed) throw failed;
+      return { count, bytes: count * o.size, elapsedMs };
+    },
+    close() {
+      closing ??= (async () => {
+        worker.postMessage('stop');
+        await worker.terminate();
+      })();
+      return closing;
+    },
+  };
 }
 
 const ECHO_WORKER = `

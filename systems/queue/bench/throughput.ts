@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Peer, spawnPeer } from '../src/peers.ts';
 import { Queue } from '../src/queue.ts';
 import { assertStampable, combineReports, type StreamCheck, type VerifierReport } from './message-check.ts';
-import { fromBuckets, type RateSample } from './types.ts';
+import { fromBuckets, type RateSample, type WindowSample } from './types.ts';
 
 export interface QueueThroughputOptions {
   producers: number;
@@ -37,6 +38,80 @@ export interface QueueRateSample extends RateSample {
   check: StreamCheck;
 }
 
+/** One queue with its flood and drain processes, all running. */
+interface Peers {
+  q: Queue<Buffer>;
+  batch: number;
+  floods: Peer<{ sent: number }>[];
+  drains: Peer<DrainResult>[];
+}
+
+async function startPeers(o: Omit<QueueThroughputOptions, 'durationMs' | 'warmupMs'>): Promise<Peers> {
+  assertStampable(o.size); // before any process starts
+  const batch = Math.max(1, Math.min(o.batch ?? 64, Math.floor((1 << 20) / o.size) || 1));
+  const capacityBytes = o.capacityBytes ?? Math.max(4 << 20, (o.size + 8) * 16);
+  const name = `bench-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const q = Queue.create<Buffer>(name, { capacityBytes: Math.ceil(capacityBytes / 8) * 8, mode: 'raw' });
+  const spin = o.spin ?? 2000;
+  const peers: Peers = { q, batch, floods: [], drains: [] };
+  try {
+    for (let id = 0; id < o.consumers; id++) {
+      peers.drains.push(
+        spawnPeer<DrainResult>('drain', {
+          name,
+          id,
+          size: o.size,
+          batch,
+          spin,
+          bucketMs: o.bucketMs ?? 50,
+          producers: o.producers,
+          consumers: o.consumers,
+        }),
+      );
+    }
+    await Promise.all(peers.drains.map((d) => d.ready));
+    for (let id = 0; id < o.producers; id++) {
+      // floods run until shutdown(): windows are timed here, once every peer is running
+      peers.floods.push(spawnPeer('flood', { name, id, size: o.size, batch, spin, durationMs: 1e9 }));
+    }
+    await Promise.all(peers.floods.map((f) => f.ready));
+    return peers;
+  } catch (error) {
+    killPeers(peers);
+    throw error;
+  }
+}
+
+function killPeers(p: Peers): void {
+  for (const peer of [...p.drains, ...p.floods]) peer.kill('SIGKILL');
+  p.q.destroy();
+}
+
+/** Shuts the queue and waits for every peer's result: what each flood sent, what each drain got. */
+async function stopPeers(p: Peers): Promise<{ check: StreamCheck; drains: DrainResult[] }> {
+  try {
+    p.q.shutdown();
+    const sent: number[] = [];
+    const drains: DrainResult[] = [];
+    for (const peer of [...p.floods, ...p.drains]) {
+      const exit = await peer.exited;
+      if (exit.code !== 0)
+        throw new Error(`${peer.role} peer failed (${exit.code ?? exit.signal}): ${exit.stderr}`);
+      if (peer.role === 'flood') sent.push((exit.result as { sent: number }).sent);
+      else drains.push(exit.result as DrainResult);
+    }
+    return {
+      check: combineReports(
+        sent,
+        drains.map((d) => d.check),
+      ),
+      drains,
+    };
+  } finally {
+    killPeers(p);
+  }
+}
+
 /**
  * Cross-process throughput: `producers` flood processes and `consumers` drain processes on one
  * queue (raw mode, batched); consumer buckets are merged on the shared monotonic clock. Floods
@@ -44,64 +119,91 @@ export interface QueueRateSample extends RateSample {
  * the verdict (sent, received, mismatches).
  */
 export async function queueThroughput(o: QueueThroughputOptions): Promise<QueueRateSample> {
-  assertStampable(o.size); // before any process starts
   const bucketMs = o.bucketMs ?? 50;
-  const batch = Math.max(1, Math.min(o.batch ?? 64, Math.floor((1 << 20) / o.size) || 1));
-  const capacityBytes = o.capacityBytes ?? Math.max(4 << 20, (o.size + 8) * 16);
-  const name = `bench-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const q = Queue.create(name, { capacityBytes: Math.ceil(capacityBytes / 8) * 8, mode: 'raw' });
-  const spin = o.spin ?? 2000;
-  const drains = Array.from({ length: o.consumers }, (_, id) =>
-    spawnPeer<DrainResult>('drain', {
-      name,
-      id,
-      size: o.size,
-      batch,
-      spin,
-      bucketMs,
-      producers: o.producers,
-      consumers: o.consumers,
-    }),
-  );
-  const floods: Peer<{ sent: number }>[] = [];
+  const peers = await startPeers(o);
+  let startNs: bigint;
   try {
-    await Promise.all(drains.map((d) => d.ready));
-    for (let id = 0; id < o.producers; id++) {
-      // floods run until shutdown(): the window is timed here, once every peer is running
-      floods.push(spawnPeer('flood', { name, id, size: o.size, batch, spin, durationMs: 1e9 }));
-    }
-    await Promise.all(floods.map((f) => f.ready));
-    const startNs = process.hrtime.bigint();
-    await new Promise((r) => setTimeout(r, o.warmupMs + o.durationMs + bucketMs));
-    q.shutdown();
-    const merged: number[] = [];
-    const sent: number[] = [];
-    const reports: VerifierReport[] = [];
-    for (const p of [...floods, ...drains]) {
-      const exit = await p.exited;
-      if (exit.code !== 0)
-        throw new Error(`${p.role} peer failed (${exit.code ?? exit.signal}): ${exit.stderr}`);
-      if (p.role === 'flood') sent.push((exit.result as { sent: number }).sent);
-      if (p.role !== 'drain') continue;
-      const r = exit.result as DrainResult;
-      reports.push(r.check);
-      const offset = Number((BigInt(r.startNs) - startNs) / BigInt(bucketMs * 1_000_000));
-      r.buckets.forEach((n, i) => {
-        const at = offset + i;
-        if (at < 0) return;
-        while (merged.length <= at) merged.push(0);
-        merged[at]! += n;
-      });
-    }
-    const windowBuckets = Math.max(1, Math.round(o.durationMs / bucketMs));
-    const skip = Math.ceil(o.warmupMs / bucketMs);
-    return {
-      ...fromBuckets(merged.slice(0, skip + windowBuckets + 1), bucketMs, o.warmupMs, o.size),
-      batch,
-      check: combineReports(sent, reports),
-    };
-  } finally {
-    for (const p of [...drains, ...floods]) p.kill('SIGKILL');
-    q.destroy();
+    startNs = process.hrtime.bigint();
+    await sleep(o.warmupMs + o.durationMs + bucketMs);
+  } catch (error) {
+    killPeers(peers);
+    throw error;
   }
+  const { check, drains } = await stopPeers(peers);
+  const merged: number[] = [];
+  for (const r of drains) {
+    const offset = Number((BigInt(r.startNs) - startNs) / BigInt(bucketMs * 1_000_000));
+    r.buckets.forEach((n, i) => {
+      const at = offset + i;
+      if (at < 0) return;
+      while (merged.length <= at) merged.push(0);
+      merged[at]! += n;
+    });
+  }
+  const windowBuckets = Math.max(1, Math.round(o.durationMs / bucketMs));
+  const skip = Math.ceil(o.warmupMs / bucketMs);
+  return {
+    ...fromBuckets(merged.slice(0, skip + windowBuckets + 1), bucketMs, o.warmupMs, o.size),
+    batch: peers.batch,
+    check,
+  };
+}
+
+export type QueueWindowsOptions = Omit<QueueThroughputOptions, 'durationMs' | 'warmupMs' | 'bucketMs'>;
+
+/** The queue's peers started once and run only inside their windows (paired with a reference's). */
+export interface QueueWindows {
+  /** Messages per Node-API call that run (1: one put and one get call per message). */
+  readonly batch: number;
+  /**
+   * Resumes the peers (SIGCONT), lets them run `settleMs` uncounted, counts the messages the
+   * drains got (the ring's messagesOut) over `durationMs`, then stops them again (SIGSTOP).
+   */
+  window(o: { durationMs: number; settleMs?: number }): Promise<WindowSample>;
+  /**
+   * Shuts the queue and collects the verdict over every message of every window; kills what is
+   * left and removes the segment. Safe to call twice.
+   */
+  close(): Promise<StreamCheck>;
+}
+
+/**
+ * Cross-process throughput in windows: the flood and drain processes of `queueThroughput` are
+ * started once and stopped (SIGSTOP) between windows, so that a window costs no process start and
+ * a stopped peer takes no CPU from the reference's window. The ring's counters are read only while
+ * the peers run (a stopped peer may hold the ring's lock).
+ */
+export async function openQueueWindows(o: QueueWindowsOptions): Promise<QueueWindows> {
+  const peers = await startPeers(o);
+  const all = [...peers.floods, ...peers.drains];
+  const signal = (s: NodeJS.Signals) => {
+    for (const p of all) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill(s);
+  };
+  signal('SIGSTOP');
+  let closing: Promise<StreamCheck> | undefined;
+  return {
+    batch: peers.batch,
+    async window({ durationMs, settleMs = 50 }) {
+      if (closing) throw new Error('queue windows: window() after close()');
+      signal('SIGCONT');
+      try {
+        await sleep(settleMs);
+        const t0 = process.hrtime.bigint();
+        const out0 = peers.q.stats().messagesOut;
+        await sleep(durationMs);
+        const count = peers.q.stats().messagesOut - out0;
+        const elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
+        return { count, bytes: count * o.size, elapsedMs };
+      } finally {
+        signal('SIGSTOP');
+      }
+    },
+    close() {
+      closing ??= (async () => {
+        signal('SIGCONT');
+        return (await stopPeers(peers)).check;
+      })();
+      return closing;
+    },
+  };
 }

@@ -52,3 +52,12 @@ export function fromBuckets(all: number[], bucketMs: number, warmupMs: number, s
   const count = buckets.reduce((a, b) => a + b, 0);
   return { count, bytes: count * size, elapsedMs: buckets.length * bucketMs, bucketMs, buckets };
 }
+
+/** One counted window of a workload that runs in windows (paired with a reference's windows). */
+export interface WindowSample {
+  /** Messages counted in the window. */
+  count: number;
+  /** Payload bytes counted in the window. */
+  bytes: number;
+  elapsedMs: number;
+}
