@@ -6,7 +6,13 @@ import { doctor, formatChecks } from './cli/doctor.ts';
 import { HELP } from './cli/help.ts';
 import { isRigError, RigError } from './errors.ts';
 import { baselineRefusals } from './gate/acceptance.ts';
-import { baselineFromFigures, baselinePath, readBaseline, writeBaseline } from './gate/baseline.ts';
+import {
+  baselineFromFigures,
+  baselinePath,
+  machineOf,
+  readBaseline,
+  writeBaseline,
+} from './gate/baseline.ts';
 import { gateRun } from './gate/run-gate.ts';
 import { loadThresholds } from './gate/thresholds.ts';
 import { formatVerdictTable } from './gate/table.ts';
@@ -113,7 +119,12 @@ async function cmdGate(args: string[]): Promise<number> {
     const previous = readBaseline(file);
     const baseline = baselineFromFigures(
       run.figures,
-      { profile: run.meta.profile, runId: run.meta.runId, ...(commit ? { commit } : {}) },
+      {
+        profile: run.meta.profile,
+        runId: run.meta.runId,
+        ...(commit ? { commit } : {}),
+        ...(machineOf(run.meta.environment) ? { machine: machineOf(run.meta.environment)! } : {}),
+      },
       previous,
     );
     writeBaseline(file, baseline);

@@ -3,7 +3,16 @@ import { resolveProfile } from '../config/profile.ts';
 import { loadRigConfig } from '../config/rig-config.ts';
 import { RigError } from '../errors.ts';
 import { baselineRefusals } from '../gate/acceptance.ts';
-import { type Baseline, baselinePath, readBaseline, sortById, writeBaseline } from '../gate/baseline.ts';
+import {
+  type Baseline,
+  baselinePath,
+  type Machine,
+  machineMismatch,
+  machineOf,
+  readBaseline,
+  sortById,
+  writeBaseline,
+} from '../gate/baseline.ts';
 import { type CalibrationRun, calibrateBaseline, leaveOneOut, mdeDistribution } from '../gate/calibrate.ts';
 import { DEFAULT_ALPHA, evaluateGate } from '../gate/evaluate.ts';
 import { loadThresholds } from '../gate/thresholds.ts';
@@ -61,6 +70,7 @@ export async function calibrateCommand(options: CalibrateOptions): Promise<Calib
   const runs: CalibrationRun[] = [];
   const forced: string[] = [];
   let commit: string | undefined;
+  let machine: Machine | undefined;
   for (let i = 0; i < count; i++) {
     let dir: string;
     if (options.fromRuns) {
@@ -88,6 +98,11 @@ export async function calibrateCommand(options: CalibrateOptions): Promise<Calib
         `calibration runs must share one commit: ${commit} and ${runCommit} (${run.meta.runId})`,
       );
     commit = runCommit;
+    const runMachine = machineOf(run.meta.environment);
+    const other = machineMismatch(machine, runMachine);
+    if (other)
+      throw new RigError('RIG_USAGE', `calibration runs must share one machine: ${run.meta.runId}: ${other}`);
+    machine ??= runMachine;
     const refusals = baselineRefusals(run, rules);
     if (refusals.length > 0) {
       const why = `run ${run.meta.runId} may not calibrate a baseline: ${refusals.join('; ')}`;
@@ -104,6 +119,8 @@ export async function calibrateCommand(options: CalibrateOptions): Promise<Calib
   });
   const baselineFile = options.baselineFile ?? baselinePath(options.root, profile.name);
   const existing = readBaseline(baselineFile);
+  const elsewhere = options.add ? machineMismatch(existing?.machine, machine) : undefined;
+  if (elsewhere) throw new RigError('RIG_USAGE', `--add: ${elsewhere}`);
   if (options.add && (!existing?.calibration || existing.commit !== commit)) {
     throw new RigError(
       'RIG_USAGE',
@@ -115,6 +132,7 @@ export async function calibrateCommand(options: CalibrateOptions): Promise<Calib
     {
       profile: profile.name,
       ...(commit ? { commit } : {}),
+      ...(machine ? { machine } : {}),
       leaveOneOut: { evaluations: loo.evaluations, falseAlarms: loo.falseAlarms },
       forced: [...(options.add ? (existing?.calibration?.forced ?? []) : []), ...forced],
     },

@@ -44,12 +44,39 @@ export const CalibrationSchema = z
   })
   .strict();
 
+/** What a baseline was measured on: noise and centres hold for this machine and runtime only. */
+export const MachineSchema = z
+  .object({ cpu: z.string(), cores: z.number().int().positive(), node: z.string() })
+  .strict();
+export type Machine = z.infer<typeof MachineSchema>;
+
+/** The machine of a run, from its run.json environment; undefined when it was not recorded. */
+export function machineOf(environment: Record<string, unknown>): Machine | undefined {
+  const { cpu, cores, node } = environment;
+  return typeof cpu === 'string' && typeof cores === 'number' && typeof node === 'string'
+    ? { cpu, cores, node }
+    : undefined;
+}
+
+/** Why a baseline of `base` cannot judge a run on `now`, or undefined when it can. */
+export function machineMismatch(base: Machine | undefined, now: Machine | undefined): string | undefined {
+  if (!base || !now) return undefined;
+  const diffs: string[] = [];
+  if (base.cpu !== now.cpu) diffs.push(`cpu "${base.cpu}" vs "${now.cpu}"`);
+  if (base.cores !== now.cores) diffs.push(`${base.cores} vs ${now.cores} cores`);
+  if (base.node !== now.node) diffs.push(`Node ${base.node} vs ${now.node}`);
+  return diffs.length
+    ? `the baseline was measured on another machine (${diffs.join(', ')}); calibrate on this one`
+    : undefined;
+}
+
 export const BaselineSchema = z
   .object({
     profile: z.string(),
     createdAt: z.string(),
     runId: z.string(),
     commit: z.string().optional(),
+    machine: MachineSchema.optional(),
     calibration: CalibrationSchema.optional(),
     figures: z.record(z.string(), BaselineEntrySchema),
   })
@@ -85,13 +112,15 @@ export function readBaseline(file: string): Baseline | undefined {
  */
 export function baselineFromFigures(
   figures: Figure[],
-  meta: { profile: string; runId: string; commit?: string },
+  meta: { profile: string; runId: string; commit?: string; machine?: Machine },
   previous?: Baseline,
 ): Baseline {
   const entries: Record<string, BaselineEntry> = {};
+  // Spreads measured on another machine say nothing about this one.
+  const sameMachine = !machineMismatch(previous?.machine, meta.machine);
   for (const f of figures) {
     if (!f.valid) continue;
-    const old = previous?.figures[f.id];
+    const old = sameMachine ? previous?.figures[f.id] : undefined;
     const sameReference = old?.referenceId === f.reference?.id;
     entries[f.id] = {
       value: f.value,
@@ -113,7 +142,8 @@ export function baselineFromFigures(
     createdAt: new Date().toISOString(),
     runId: meta.runId,
     ...(meta.commit ? { commit: meta.commit } : {}),
-    ...(previous?.calibration ? { calibration: previous.calibration } : {}),
+    ...(meta.machine ? { machine: meta.machine } : {}),
+    ...(previous?.calibration && sameMachine ? { calibration: previous.calibration } : {}),
     figures: sortById(entries),
   };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Figure } from '../measure/figure.ts';
 import type { RunData } from '../report/run-data.ts';
 import { baselineRefusals } from './acceptance.ts';
-import { baselineFromFigures } from './baseline.ts';
+import { baselineFromFigures, machineMismatch } from './baseline.ts';
 import { calibrateBaseline, leaveOneOut } from './calibrate.ts';
 import { describeChange, evaluateGate } from './evaluate.ts';
 import { parseThresholds } from './thresholds.ts';
@@ -117,6 +117,25 @@ describe('calibrated baseline', () => {
     expect(grown.figures['s.op2.p50']!.runs).toBe(5);
     expect(grown.figures['s.op2.p50']!.spread).toBeCloseTo(all.figures['s.op2.p50']!.spread!, 12);
     expect(grown.calibration?.runIds).toEqual(all.calibration?.runIds);
+  });
+
+  it('judges nothing against a baseline from another machine, and says which difference', () => {
+    const here = { cpu: 'AMD EPYC 7B13', cores: 2, node: 'v20.20.2' };
+    const baseline = calibrateBaseline(aaRuns(), { profile: 'smoke', machine: here });
+    expect(machineMismatch(baseline.machine, here)).toBeUndefined();
+    const why = machineMismatch(baseline.machine, { ...here, cores: 4 })!;
+    expect(why).toContain('2 vs 4 cores');
+    const result = evaluateGate(aaRuns(6)[5]!.figures, [], baseline, { ...opts, baselineUnusable: why });
+    expect(result.verdicts.every((v) => v.state === 'invalid' && v.why.includes('another machine'))).toBe(
+      true,
+    );
+    // Re-centred on another machine, the baseline drops the spreads measured here.
+    const moved = baselineFromFigures(
+      aaRuns(1)[0]!.figures,
+      { profile: 'smoke', runId: 'x', machine: { ...here, node: 'v22.1.0' } },
+      baseline,
+    );
+    expect(moved.figures['s.op1.p50']!.spread).toBeUndefined();
   });
 
   it('counts leave-one-out A/A false alarms', () => {

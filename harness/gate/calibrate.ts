@@ -1,6 +1,6 @@
 import type { Figure } from '../measure/figure.ts';
 import { convert } from '../measure/units.ts';
-import { type Baseline, type BaselineEntry, type Calibration, sortById } from './baseline.ts';
+import { type Baseline, type BaselineEntry, type Calibration, type Machine, sortById } from './baseline.ts';
 import { evaluateGate, type GateResult, INSTRUCTION_UNIT } from './evaluate.ts';
 import { calibrate, chooseScale } from './noise.ts';
 import type { ThresholdRule } from './thresholds.ts';
@@ -100,7 +100,13 @@ function entryFrom(seen: Observation[]): BaselineEntry {
  */
 export function calibrateBaseline(
   runs: CalibrationRun[],
-  meta: { profile: string; commit?: string; leaveOneOut?: Calibration['leaveOneOut']; forced?: string[] },
+  meta: {
+    profile: string;
+    commit?: string;
+    machine?: Machine;
+    leaveOneOut?: Calibration['leaveOneOut'];
+    forced?: string[];
+  },
   previous?: Baseline,
 ): Baseline {
   const byId = new Map<string, Observation[]>();
@@ -126,6 +132,7 @@ export function calibrateBaseline(
     createdAt: new Date().toISOString(),
     runId: runs.at(-1)!.runId,
     ...(meta.commit ? { commit: meta.commit } : {}),
+    ...(meta.machine ? { machine: meta.machine } : {}),
     calibration,
     figures: sortById(entries),
   };

@@ -125,6 +125,29 @@ describe('gate', () => {
     expect(result.exitCode).toBe(2);
   });
 
+  it('calls a threshold breach inconclusive while the 95% interval still reaches the limit', () => {
+    const rules = parseThresholds({ 'store.set.p99': ['< 50us'], 'q.tp': ['ratio > 1'] }, 't.json');
+    const straddles = fig('store.set.p99', 52);
+    straddles.stats = { ...straddles.stats!, ci95: [45, 60] };
+    const clear = fig('store.set.p99', 80);
+    clear.stats = { ...clear.stats!, ci95: [70, 90] };
+    const unsure = evaluateGate([straddles], rules, undefined, opts);
+    expect(unsure.verdicts[0]!.state).toBe('invalid');
+    expect(unsure.verdicts[0]!.why).toContain('reaches the limit');
+    expect(unsure.exitCode).toBe(2);
+    expect(evaluateGate([clear], rules, undefined, opts).verdicts[0]!.state).toBe('breach');
+    const ratio = (r: number, ci: [number, number]) =>
+      fig('q.tp', 100 * r, {
+        unit: 'msg/s',
+        better: 'higher',
+        reference: { id: 'q.ref', value: 100, ratio: r, ratioCi95: ci, pairs: 5 },
+      });
+    expect(evaluateGate([ratio(0.95, [0.7, 1.4])], rules, undefined, opts).verdicts[0]!.state).toBe(
+      'invalid',
+    );
+    expect(evaluateGate([ratio(0.6, [0.5, 0.8])], rules, undefined, opts).verdicts[0]!.state).toBe('breach');
+  });
+
   it('applies profile-restricted rules only in their profiles', () => {
     const rules = parseThresholds({ 'store.set.p99': { rules: ['< 20us'], profiles: ['bench'] } }, 't.json');
     expect(evaluateGate([fig('store.set.p99', 40)], rules, undefined, opts).exitCode).toBe(0);

@@ -71,6 +71,8 @@ export interface GateOptions {
   instructionBand?: number;
   /** When set, figures of the baseline absent from the run are reported as `missing`. */
   reportMissing?: boolean;
+  /** Why the baseline cannot judge this run (another machine): its comparisons get no verdict. */
+  baselineUnusable?: string;
 }
 
 export interface GateResult {
@@ -93,17 +95,54 @@ export const INSTRUCTION_UNIT = 'instr/op';
 const compare = (op: ThresholdRule['op'], a: number, b: number): boolean =>
   op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : op === '>=' ? a >= b : a === b;
 
-function checkRule(rule: ThresholdRule, figure: Figure): string | undefined {
+/** A rule the point value breaks: `conclusive` when the figure's 95% interval breaks it too. */
+interface RuleBreak {
+  text: string;
+  conclusive: boolean;
+}
+
+/** Whether some value in `ci` would meet the rule. */
+function intervalReaches(op: ThresholdRule['op'], ci: [number, number], limit: number): boolean {
+  return op === '<' || op === '<='
+    ? compare(op, ci[0], limit)
+    : op === '>' || op === '>='
+      ? compare(op, ci[1], limit)
+      : ci[0] <= limit && limit <= ci[1];
+}
+
+const ciText = (ci: [number, number], unit: string) =>
+  `95% CI [${ci[0].toPrecision(3)}, ${ci[1].toPrecision(3)}]${unit ? ` ${unit}` : ''}`;
+
+/**
+ * Judge one threshold rule. A rule is breached when the figure's value breaks it and so does
+ * its whole 95% interval; when the interval still reaches the limit, the breach is inconclusive
+ * (a verdict the run cannot support: no verdict, never a fail or a pass).
+ */
+function checkRule(rule: ThresholdRule, figure: Figure): RuleBreak | undefined {
   if (rule.subject === 'ratio') {
-    if (!figure.reference) return `${rule.text}: the figure names no reference`;
-    return compare(rule.op, figure.reference.ratio, rule.limit)
-      ? undefined
-      : `ratio ${figure.reference.ratio.toPrecision(3)} to ${figure.reference.id} breaks "${rule.text}"`;
+    if (!figure.reference) return { text: `${rule.text}: the figure names no reference`, conclusive: true };
+    if (compare(rule.op, figure.reference.ratio, rule.limit)) return undefined;
+    const ci = figure.reference.ratioCi95;
+    const reaches = ci !== undefined && intervalReaches(rule.op, ci, rule.limit);
+    return {
+      text: `ratio ${figure.reference.ratio.toPrecision(3)} to ${figure.reference.id} breaks "${rule.text}"${ci ? ` (${ciText(ci, '')}${reaches ? ' reaches the limit' : ''})` : ''}`,
+      conclusive: !reaches,
+    };
   }
+  const unit = rule.unit ?? figure.unit;
   const value = rule.unit ? convert(figure.value, figure.unit, rule.unit) : figure.value;
-  return compare(rule.op, value, rule.limit)
-    ? undefined
-    : `${value.toPrecision(4)} ${rule.unit ?? figure.unit} breaks "${rule.text}" (${rule.source})`;
+  if (compare(rule.op, value, rule.limit)) return undefined;
+  const raw = figure.stats && figure.stats.ciMethod !== 'none' ? figure.stats.ci95 : undefined;
+  const ci: [number, number] | undefined = raw
+    ? rule.unit
+      ? [convert(raw[0], figure.unit, rule.unit), convert(raw[1], figure.unit, rule.unit)]
+      : raw
+    : undefined;
+  const reaches = ci !== undefined && intervalReaches(rule.op, ci, rule.limit);
+  return {
+    text: `${value.toPrecision(4)} ${unit} breaks "${rule.text}" (${rule.source}${ci ? `; ${ciText(ci, unit)}${reaches ? ' reaches the limit' : ''}` : ''})`,
+    conclusive: !reaches,
+  };
 }
 
 /** Signed relative change, positive = better. */
@@ -321,6 +360,8 @@ export function evaluateGate(
   const verdicts: Verdict[] = [];
   /** Breached thresholds by verdict index: a breach outranks the baseline's verdict. */
   const breached = new Map<number, string>();
+  /** Thresholds the value breaks but its interval still reaches: no verdict unless something else fails. */
+  const inconclusive = new Map<number, string>();
   const pending: Pending[] = [];
   const seen = new Set<string>();
   for (const figure of figures) {
@@ -350,8 +391,11 @@ export function evaluateGate(
       });
       continue;
     }
-    const breaches = applicable.map((r) => checkRule(r, figure)).filter((x): x is string => x !== undefined);
+    const broken = applicable.map((r) => checkRule(r, figure)).filter((x): x is RuleBreak => x !== undefined);
+    const breaches = broken.filter((b) => b.conclusive).map((b) => b.text);
+    const unsure = broken.filter((b) => !b.conclusive).map((b) => b.text);
     if (breaches.length > 0) breached.set(verdicts.length, breaches.join('; '));
+    if (unsure.length > 0) inconclusive.set(verdicts.length, unsure.join('; '));
     const breachVerdict = (extra: Partial<Verdict> = {}): Verdict => ({
       ...common,
       ...extra,
@@ -370,7 +414,9 @@ export function evaluateGate(
       continue;
     }
     let judged: Partial_;
-    if (figure.unit === INSTRUCTION_UNIT) {
+    if (options.baselineUnusable) {
+      judged = { state: 'invalid', why: `no verdict: ${options.baselineUnusable}` };
+    } else if (figure.unit === INSTRUCTION_UNIT) {
       judged = compareInstructions(figure, base, band);
     } else {
       const calibrated = calibratedTest(figure, base);
@@ -446,6 +492,12 @@ export function evaluateGate(
       ? { ...v, ...info, state: 'breach', why: breach }
       : { ...v, ...info, state, why };
   });
+
+  for (const [index, why] of inconclusive) {
+    const v = verdicts[index]!;
+    if (v.state === 'pass' || v.state === 'improved' || v.state === 'new')
+      verdicts[index] = { ...v, state: 'invalid', why: `no verdict: inconclusive threshold: ${why}` };
+  }
 
   if (options.reportMissing && baseline) {
     for (const [id, base] of Object.entries(baseline.figures)) {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { resolveProfile } from '../config/profile.ts';
 import { loadRigConfig } from '../config/rig-config.ts';
 import type { RunData } from '../report/run-data.ts';
-import { baselinePath, readBaseline } from './baseline.ts';
+import { baselinePath, machineMismatch, machineOf, readBaseline } from './baseline.ts';
 import { evaluateGate, type GateResult } from './evaluate.ts';
 import { loadThresholds } from './thresholds.ts';
 
@@ -35,9 +35,11 @@ export function gateRun(run: RunData, options: GateRunOptions): GateResult & { b
       tolerance = 0.2;
     }
   }
+  const unusable = machineMismatch(baseline?.machine, machineOf(run.meta.environment));
   const result = evaluateGate(run.figures, rules, baseline, {
     profile: profileName,
     tolerance,
+    ...(unusable ? { baselineUnusable: unusable } : {}),
     ...(options.alpha !== undefined ? { alpha: options.alpha } : {}),
   });
   writeFileSync(

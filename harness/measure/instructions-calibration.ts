@@ -8,6 +8,6 @@ export const operations: InstructionWorkload['operations'] = {
     setup: () => 0,
     run: () => undefined,
     n: 20_000,
-    warmup: 20_000,
+    warmup: 100_000,
   },
 };

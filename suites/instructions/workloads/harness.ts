@@ -64,8 +64,8 @@ function runOf(count: number): RunData {
   };
 }
 
-function html(count: number) {
-  return operation({ setup: () => runOf(count), run: (run) => renderRunHtml(run), n: 20, warmup: 20 });
+function html(count: number, n: number) {
+  return operation({ setup: () => runOf(count), run: (run) => renderRunHtml(run), n, warmup: 1_000 });
 }
 
 export const operations = {
@@ -76,8 +76,8 @@ export const operations = {
     },
     run: (samples) => summarize(samples, { statistic: 'mean', resamples: RESAMPLES, seed: 1 }),
     n: 1,
-    warmup: 3,
+    warmup: 5,
   }),
-  'report.html.10figures': html(10),
-  'report.html.50figures': html(50),
+  'report.html.10figures': html(10, 20),
+  'report.html.50figures': html(50, 10),
 };

@@ -31,6 +31,7 @@ function rawPair(size: number, n: number) {
     },
     teardown: (s) => s.q.destroy(),
     n,
+    warmup: 10_000,
   });
 }
 
@@ -48,5 +49,6 @@ export const operations = {
     },
     teardown: (q) => q.destroy(),
     n: 10_000,
+    warmup: 30_000,
   }),
 };
