@@ -25,6 +25,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['harness/**/*.test.ts', 'systems/*/test/**/*.test.ts', 'fixtures/**/*.test.ts'],
+          // `rig run --inject-slowdown` slows measured operations in suites; unit tests assert behaviour.
+          env: { RIG_INJECT_SLOWDOWN: '' },
           sequence: { groupOrder: 0 },
         },
       },

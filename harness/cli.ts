@@ -4,6 +4,7 @@ import { parse, parseTargets, splitList } from './cli/args.ts';
 import { calibrateCommand } from './cli/calibrate.ts';
 import { doctor, formatChecks } from './cli/doctor.ts';
 import { HELP } from './cli/help.ts';
+import { loadRigConfig } from './config/rig-config.ts';
 import { isRigError, RigError } from './errors.ts';
 import { baselineRefusals } from './gate/acceptance.ts';
 import {
@@ -14,9 +15,8 @@ import {
   writeBaseline,
 } from './gate/baseline.ts';
 import { gateRun } from './gate/run-gate.ts';
-import { loadThresholds } from './gate/thresholds.ts';
 import { formatVerdictTable } from './gate/table.ts';
-import { loadRigConfig } from './config/rig-config.ts';
+import { loadThresholds } from './gate/thresholds.ts';
 import { generateAllure, loadRun, writeReports, writeSiteIndex } from './report/index.ts';
 import { runSuites } from './run/run.ts';
 import { listSystems, loadSystem, REPO_ROOT } from './systems/registry.ts';
@@ -96,6 +96,7 @@ async function cmdGate(args: string[]): Promise<number> {
     thresholds: { type: 'string', multiple: true },
     tolerance: { type: 'string' },
     alpha: { type: 'string' },
+    strict: { type: 'boolean' },
     'update-baseline': { type: 'boolean' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -154,6 +155,7 @@ async function cmdGate(args: string[]): Promise<number> {
       : {}),
     ...(tolerance !== undefined ? { tolerance } : {}),
     ...(alpha !== undefined ? { alpha } : {}),
+    ...(values.strict ? { strict: true } : {}),
   });
   writeReports(run, ['json', 'junit']);
   if (values.json)

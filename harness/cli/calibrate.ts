@@ -14,7 +14,7 @@ import {
   writeBaseline,
 } from '../gate/baseline.ts';
 import { type CalibrationRun, calibrateBaseline, leaveOneOut, mdeDistribution } from '../gate/calibrate.ts';
-import { DEFAULT_ALPHA, evaluateGate } from '../gate/evaluate.ts';
+import { DEFAULT_ALPHA, evaluateGate, shareText } from '../gate/evaluate.ts';
 import { loadThresholds } from '../gate/thresholds.ts';
 import { loadRun } from '../report/index.ts';
 import { runSuites } from '../run/run.ts';
@@ -45,7 +45,7 @@ export interface CalibrateOutcome {
   mde: { n: number; p10: number; p50: number; p90: number };
 }
 
-const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '-');
+const pct = (x: number) => (Number.isNaN(x) ? '-' : shareText(x));
 
 /**
  * `rig calibrate`: run the selected suites N times on this commit (A/A), refuse runs that may
@@ -61,10 +61,11 @@ export async function calibrateCommand(options: CalibrateOptions): Promise<Calib
     config.thresholds.map((f) => path.resolve(options.root, f)),
   );
   const count = options.fromRuns?.length ?? options.runs ?? DEFAULT_CALIBRATION_RUNS[profile.name] ?? 3;
-  if (!(Number.isInteger(count) && count >= 2 && count <= 100)) {
+  const least = options.add ? 1 : 2;
+  if (!(Number.isInteger(count) && count >= least && count <= 100)) {
     throw new RigError(
       'RIG_USAGE',
-      `--runs must be an integer from 2 to 100 (got ${count}): a spread needs two runs`,
+      `--runs must be an integer from ${least} to 100 (got ${count})${options.add ? '' : ': a spread needs two runs'}`,
     );
   }
   const runs: CalibrationRun[] = [];

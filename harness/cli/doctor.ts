@@ -89,6 +89,26 @@ export async function doctor(root: string): Promise<Check[]> {
       ? {}
       : { fix: 'generated on first use by the inference suites (tiny GGUF), or set MODEL_PATH' }),
   });
+  const valgrind = version('valgrind');
+  checks.push({
+    name: 'valgrind',
+    ok: Boolean(valgrind),
+    detail: valgrind ?? 'not found',
+    ...(valgrind
+      ? {}
+      : {
+          fix: 'apt-get install -y valgrind (instruction-count figures; skipped with that reason without it)',
+        }),
+  });
+  const aslr = version('setarch', ['-R', 'true']) !== undefined;
+  checks.push({
+    name: 'ASLR off',
+    ok: aslr,
+    detail: aslr ? '`setarch -R` works (counts do not drift)' : '`setarch -R true` fails',
+    ...(aslr
+      ? {}
+      : { fix: 'install util-linux (setarch) and allow personality(ADDR_NO_RANDOMIZE) in the container' }),
+  });
   const cores = os.availableParallelism();
   checks.push({
     name: 'cores',

@@ -6,7 +6,7 @@ Usage: rig <command> [options]
 Commands:
   run       run suites against systems and record figures (default profile: smoke)
   report    build the Allure report, rig's HTML report and the site index of a run
-  gate      judge a run against thresholds and the baseline; exit 0 pass, 1 fail, 2 no verdict
+  gate      judge a run against thresholds and the baseline; exit 0 pass, 1 fail, 2 nothing judged
   calibrate run the suites N times on this commit (A/A) and write the baseline with measured noise
   systems   list systems, or start one standalone: rig systems start <name>
   doctor    what this machine offers (Node, C toolchain, Chromium, Docker, models)
@@ -35,15 +35,16 @@ Builds, for a run (default: the latest): the Allure 3 report (allure-report/, wi
 reports/allure-history.jsonl), rig's self-contained index.html, figures.json, gate.junit.xml, and
 reports/index.html listing every run.`,
   gate: `Usage: rig gate [--run reports/<run-id>] [--baseline file] [--thresholds file]... [--alpha 0.005]
-                [--tolerance 0.35] [--update-baseline [--force]] [--json]
+                [--tolerance 0.35] [--strict] [--update-baseline [--force]] [--json]
 
 Compares a run (default: the latest) with thresholds/*.json and reports/baselines/<profile>.json.
 A figure the baseline calibrated (rig calibrate) is a regression when its change is beyond its own
 between-run spread, with Holm's method holding the chance of any false alarm in the run to --alpha;
 an instruction count (instr/op) is judged against a 1% band; an uncalibrated figure on its
 within-run interval and the profile's band (--tolerance), and with neither, no verdict.
-Prints figure, baseline, now, change, detectable, verdict, why. Exit 0 pass, 1 breach or
-regression, 2 a judged figure had no verdict (invalid run) or a usage error.
+Prints figure, baseline, now, change, detectable, verdict, why. Exit 0 pass (figures with no
+verdict are listed, never counted as passes), 1 breach or regression, 2 nothing could be judged
+(with --strict: any figure with a rule or a baseline had no verdict) or a usage error.
   --update-baseline  make this run the baseline of its profile; each figure keeps the calibrated
                      spread of the previous baseline. Refuses a run with failed tests, threshold
                      breaches or an injected slowdown unless --force`,

@@ -15,6 +15,7 @@ export const SUITE_CATEGORIES = [
   'bench',
   'e2e',
   'harness',
+  'instructions',
 ] as const;
 export type SuiteCategory = (typeof SUITE_CATEGORIES)[number];
 
@@ -88,7 +89,7 @@ export const BUILTIN_PROFILES: Readonly<Record<string, ProfileSpec>> = Object.fr
   bench: {
     name: 'bench',
     description: 'benchmarks only, long enough for tight confidence intervals',
-    suites: ['bench', 'latency', 'load'],
+    suites: ['bench', 'latency', 'load', 'instructions'],
     scale: 10,
     durationMs: 5_000,
     warmupMs: 1_000,

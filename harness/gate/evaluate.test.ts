@@ -117,12 +117,28 @@ describe('gate', () => {
     expect(moved.verdicts[0]!.why).toContain('reference changed');
   });
 
-  it('gives an invalid figure no verdict and exits 2, never a pass', () => {
+  it('gives an invalid figure no verdict, never a pass; exit 2 when nothing could be judged or with strict', () => {
     const rules = parseThresholds({ 'store.set.p99': ['< 50us'] }, 't.json');
     const invalid = fig('store.set.p99', 10, { valid: false, invalidReason: 'driver saturated' });
     const result = evaluateGate([invalid], rules, undefined, opts);
     expect(result.verdicts[0]!.state).toBe('invalid');
     expect(result.exitCode).toBe(2);
+    const withAnother = evaluateGate(
+      [invalid, fig('store.get.p99', 4)],
+      parseThresholds({ 'store.*.p99': ['< 50us'] }, 't.json'),
+      undefined,
+      opts,
+    );
+    expect(withAnother.noVerdict).toBe(1);
+    expect(withAnother.exitCode).toBe(0);
+    expect(
+      evaluateGate(
+        [invalid, fig('store.get.p99', 4)],
+        parseThresholds({ 'store.*.p99': ['< 50us'] }, 't.json'),
+        undefined,
+        { ...opts, strict: true },
+      ).exitCode,
+    ).toBe(2);
   });
 
   it('calls a threshold breach inconclusive while the 95% interval still reaches the limit', () => {

@@ -73,11 +73,20 @@ export interface GateOptions {
   reportMissing?: boolean;
   /** Why the baseline cannot judge this run (another machine): its comparisons get no verdict. */
   baselineUnusable?: string;
+  /** Exit 2 when any figure with a rule or a baseline got no verdict. */
+  strict?: boolean;
 }
 
 export interface GateResult {
   verdicts: Verdict[];
+  /**
+   * 1: a breach or a regression. 2: nothing could be judged (every figure with a rule or a
+   * baseline had no verdict), or, with `strict`, any such figure had none. 0 otherwise; the
+   * figures without a verdict are listed (`noVerdict`), never counted as passes.
+   */
   exitCode: 0 | 1 | 2;
+  /** Figures with a rule or a baseline that got no verdict. */
+  noVerdict: number;
   summary: Record<VerdictState, number>;
   /** How the calibrated verdicts were held to the family-wise false-alarm rate. */
   family?: { alpha: number; figures: number; method: string };
@@ -159,6 +168,10 @@ function overlaps(a: [number, number] | undefined, b: [number, number] | undefin
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
+/** A share as a percentage, or as a factor once it passes 10x (a detectable effect of 5e16% reads badly). */
+export const shareText = (x: number): string =>
+  !Number.isFinite(x) ? 'none' : x < 9 ? pct(x) : 1 + x >= 1e4 ? '>10000x' : `${(1 + x).toFixed(0)}x`;
+
 /** "worse by 12.0%" / "better by 3.1%" / "worse by 10.4 MiB": one sign convention everywhere. */
 export function describeChange(v: Pick<Verdict, 'change' | 'delta' | 'scale' | 'baseline'>): string {
   if (v.scale === 'linear' && v.delta !== undefined && v.baseline) {
@@ -174,8 +187,7 @@ export function describeChange(v: Pick<Verdict, 'change' | 'delta' | 'scale' | '
 /** The minimum detectable effect as text: "18.2%" or "4.1 MiB". */
 export function describeMde(v: Pick<Verdict, 'mde' | 'scale' | 'baseline' | 'subject'>): string {
   if (v.mde === undefined) return '-';
-  if (!Number.isFinite(v.mde)) return 'none';
-  return v.scale === 'linear' && v.baseline ? formatValue(v.mde, v.baseline.unit) : pct(v.mde);
+  return v.scale === 'linear' && v.baseline ? formatValue(v.mde, v.baseline.unit) : shareText(v.mde);
 }
 
 type Partial_ = Pick<
@@ -426,7 +438,16 @@ export function evaluateGate(
         verdicts.push({ ...common, state: 'pass', why: '' });
         continue;
       }
-      judged = calibrated ? calibrated.verdict : compareUncalibrated(figure, base, options.tolerance);
+      judged = calibrated
+        ? calibrated.verdict
+        : baseline?.calibration
+          ? {
+              // A calibrated baseline whose runs gave this figure no spread: a within-run interval
+              // does not stand in for run-to-run variance.
+              state: 'invalid',
+              why: `no verdict: valid in ${base.runs ?? 1} of the ${baseline.calibration.runIds.length} calibration runs, so no between-run spread (calibrate with more runs)`,
+            }
+          : compareUncalibrated(figure, base, options.tolerance);
     }
     verdicts.push(breaches.length > 0 ? breachVerdict(judged) : { ...common, ...judged });
   }
@@ -485,7 +506,7 @@ export function evaluateGate(
       why = `${subject}${moved} (${evidence})`;
     } else {
       state = 'pass';
-      why = `${subject}${moved}, within its noise (${evidence}; detectable ${linear ? formatValue(mde, v.baseline?.unit ?? '') : pct(mde)})`;
+      why = `${subject}${moved}, within its noise (${evidence}; detectable ${linear ? formatValue(mde, v.baseline?.unit ?? '') : shareText(mde)})`;
     }
     const breach = breached.get(p.index);
     verdicts[p.index] = breach
@@ -516,7 +537,16 @@ export function evaluateGate(
     number
   >;
   for (const v of verdicts) summary[v.state]++;
-  const judgedInvalid = verdicts.some((v) => v.state === 'invalid' && (v.rules.length > 0 || v.baseline));
-  const exitCode = summary.breach + summary.regressed > 0 ? 1 : judgedInvalid ? 2 : 0;
-  return { verdicts, exitCode, summary, ...(m > 0 ? { family: { alpha, figures: m, method } } : {}) };
+  const judgeable = verdicts.filter((v) => v.rules.length > 0 || v.baseline);
+  const noVerdict = judgeable.filter((v) => v.state === 'invalid').length;
+  const nothingJudged = judgeable.length > 0 && noVerdict === judgeable.length;
+  const exitCode =
+    summary.breach + summary.regressed > 0 ? 1 : nothingJudged || (options.strict && noVerdict > 0) ? 2 : 0;
+  return {
+    verdicts,
+    exitCode,
+    noVerdict,
+    summary,
+    ...(m > 0 ? { family: { alpha, figures: m, method } } : {}),
+  };
 }

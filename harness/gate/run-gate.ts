@@ -14,6 +14,8 @@ export interface GateRunOptions {
   tolerance?: number;
   /** Holm's family-wise level of the calibrated verdicts (default DEFAULT_ALPHA). */
   alpha?: number;
+  /** Exit 2 when any figure with a rule or a baseline got no verdict. */
+  strict?: boolean;
 }
 
 /** Judge a loaded run against the repo's thresholds and its profile's baseline; writes verdicts.json. */
@@ -40,6 +42,7 @@ export function gateRun(run: RunData, options: GateRunOptions): GateResult & { b
     profile: profileName,
     tolerance,
     ...(unusable ? { baselineUnusable: unusable } : {}),
+    ...(options.strict ? { strict: true } : {}),
     ...(options.alpha !== undefined ? { alpha: options.alpha } : {}),
   });
   writeFileSync(

@@ -32,6 +32,6 @@ export function formatVerdictTable(
   });
   const s = result.summary;
   const family = result.family ? `; ${result.family.method}` : '';
-  const footer = `gate: ${s.pass} pass, ${s.improved} improved, ${s.regressed} regressed, ${s.breach} breach, ${s.invalid} no verdict, ${s.missing} missing, ${s.new} recorded without a rule${family} -> exit ${result.exitCode}`;
+  const footer = `gate: ${s.pass} pass, ${s.improved} improved, ${s.regressed} regressed, ${s.breach} breach, ${s.invalid} no verdict (${result.noVerdict} of them with a rule or a baseline), ${s.missing} missing, ${s.new} recorded without a rule${family} -> exit ${result.exitCode}`;
   return [header, ...lines, footer].join('\n');
 }

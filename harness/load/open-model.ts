@@ -1,5 +1,6 @@
 import { RigError } from '../errors.ts';
 import { LatencyRecorder } from '../measure/latency.ts';
+import { injectAfter } from '../measure/slowdown.ts';
 import { seededRandom } from '../measure/stats.ts';
 import { ThroughputMeter } from '../measure/throughput.ts';
 import { progress } from '../run/progress.ts';
@@ -54,7 +55,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoadResult
     return options.arrival === 'poisson' ? -Math.log(1 - random()) * mean : mean;
   };
   const maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
-  const latency = new LatencyRecorder({ unit: options.unit ?? 'ms' });
+  const latency = new LatencyRecorder({ unit: options.unit ?? 'ms', inject: false });
   const lag = new LatencyRecorder({ unit: 'ms', inject: false });
   const meter = new ThroughputMeter().start();
   const errorSamples: string[] = [];
@@ -72,7 +73,11 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoadResult
     inFlight++;
     const p = (async () => {
       try {
+        const sent = process.hrtime.bigint();
         await op(i);
+        // --inject-slowdown: the operation's own (service) time is slowed, not the queueing before
+        // it, or a late driver would slow itself further.
+        injectAfter(Number(process.hrtime.bigint() - sent));
         latency.record(Number(process.hrtime.bigint() - intendedNs));
         meter.add(1);
       } catch (error) {

@@ -150,6 +150,9 @@ export async function countOnce(req: CountRequest): Promise<CountResult> {
   ];
   const started = performance.now();
   const child = spawn('setarch', args, { cwd: req.cwd, env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  // A runner that dies before the go-ahead closes its stdin: the write then fails (EPIPE), and the
+  // exit code tells what happened.
+  child.stdin.on('error', () => undefined);
   let stdout = '';
   let stderr = '';
   let failure: string | undefined;

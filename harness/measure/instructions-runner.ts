@@ -32,10 +32,20 @@ export function mark(): void {
   os.getPriority(0);
 }
 
+/** The counting loop's shape: sync for sync operations, awaiting for the others. */
+export type Loop = (
+  op: InstructionOperation,
+  state: unknown,
+  from: number,
+  count: number,
+  extra: number,
+) => number | Promise<number>;
+
 /**
  * The loop both the counted run and the timed run use: `count` calls from index `from`, and after
- * each call the injected extra work (whole chunks, spread evenly). The accumulator runs whether
- * or not anything is injected, so that injection changes only the chunks spun.
+ * each call the injected extra work (whole chunks, spread evenly: 0.25 spins one chunk every
+ * fourth call, 3 spins three per call). The accumulator runs whether or not anything is
+ * injected, so that injection changes only the chunks spun.
  */
 export function loopSync(
   op: InstructionOperation,
@@ -43,13 +53,13 @@ export function loopSync(
   from: number,
   count: number,
   extra: number,
-) {
+): number {
   let acc = 0;
   let spun = 0;
   for (let i = from; i < from + count; i++) {
     op.run(state, i);
     acc += extra;
-    if (acc >= 1) {
+    while (acc >= 1) {
       acc -= 1;
       spun++;
       spin(SPIN_CHUNK);
@@ -71,7 +81,7 @@ export async function loopAsync(
   for (let i = from; i < from + count; i++) {
     await op.run(state, i);
     acc += extra;
-    if (acc >= 1) {
+    while (acc >= 1) {
       acc -= 1;
       spun++;
       spin(SPIN_CHUNK);
@@ -99,7 +109,7 @@ export const WARMUP_ROUNDS = 50;
  * and recompile on the way. Returns the next call index.
  */
 export async function warmUp(
-  loop: typeof loopAsync,
+  loop: Loop,
   op: InstructionOperation,
   state: unknown,
   calls: number,
@@ -112,6 +122,30 @@ export async function warmUp(
     at += count;
   }
   return at;
+}
+
+/** The real clock, kept for the segment bounds (GC entries carry real times). */
+const realNow = performance.now.bind(performance);
+
+/** Milliseconds the stepped clock advances per read (10 µs). */
+export const CLOCK_STEP_MS = 0.01;
+
+/**
+ * Replaces performance.now() and Date.now() (this process only: the counting child) with clocks
+ * that advance CLOCK_STEP_MS per read from fixed origins, so that clock-dependent work is the same
+ * in every run.
+ */
+export function installSteppedClock(): void {
+  let perf = 1_000;
+  let wall = Date.UTC(2026, 0, 1);
+  performance.now = () => {
+    perf += CLOCK_STEP_MS;
+    return perf;
+  };
+  Date.now = () => {
+    wall += CLOCK_STEP_MS;
+    return Math.floor(wall);
+  };
 }
 
 /** Start times of V8's garbage collections from now on (read after a turn of the event loop). */
@@ -169,6 +203,7 @@ export async function runCounted(workload: InstructionWorkload, config: RunnerCo
       `${config.workload} has no operation "${config.op}"; it has ${Object.keys(workload.operations).join(', ')}`,
     );
   }
+  if (op.clock === 'stepped') installSteppedClock();
   const state = await op.setup();
   let spun = 0;
   let isAsync = false;
@@ -176,11 +211,11 @@ export async function runCounted(workload: InstructionWorkload, config: RunnerCo
   const bounds: number[] = [];
   const boundary = () => {
     mark();
-    bounds.push(performance.now());
+    bounds.push(realNow());
   };
   try {
     isAsync = await firstCall(op, state);
-    const loop = isAsync ? loopAsync : loopSync;
+    const loop: Loop = isAsync ? loopAsync : loopSync;
     let at = await warmUp(loop, op, state, config.warmup, config.extraChunks);
     handshake();
     // Each segment starts with an empty young generation; sized by NODE_FLAGS, it normally lasts

@@ -23,6 +23,13 @@ export interface InstructionOperation<S = unknown> {
    * unit. Default 1.
    */
   unitsPerCall?: number;
+  /**
+   * `stepped`: in the counting process only, performance.now() and Date.now() advance a fixed
+   * 10 µs per read, for operations whose work depends on clock values (latency histograms walk
+   * more buckets for a larger value, and under valgrind every latency is ~50x larger and varies
+   * with the machine's load). The time figure always runs on the real clock. Default `real`.
+   */
+  clock?: 'real' | 'stepped';
 }
 
 /** A workload module: `export const operations = { name: operation(...) }`. */

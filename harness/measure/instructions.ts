@@ -20,6 +20,11 @@ export const INSTRUCTION_UNIT = 'instr/op';
 export const CYCLES_UNIT = 'cycles/op';
 /** Two counts of one figure may differ by this share at most, or the figure is invalid. */
 export const AGREEMENT = 0.001;
+/**
+ * The 3n segment's cost per call may differ from the n segment's by this share at most, or the
+ * operation had not reached a steady state (tiering, a collection) and the figure is invalid.
+ */
+export const LINEARITY = 0.03;
 export const DEFAULT_N = 10_000;
 export const DEFAULT_WARMUP = 2_000;
 /** The cycle estimate, CodSpeed-style: each L1 miss ~10 cycles, each last-level miss ~100. */
@@ -99,6 +104,28 @@ export function agreementVerdict(
   };
 }
 
+/** Cost per call of the 3n segment over that of the n segment: 1 in a steady state. */
+export function linearity(iN: number, i3N: number): number {
+  return iN > 0 ? i3N / 3 / iN : Number.NaN;
+}
+
+/** The steady-state rule: every run's segments within LINEARITY of proportional. */
+export function linearityVerdict(
+  runs: ReadonlyArray<{ iN: number; i3N: number }>,
+  limit = LINEARITY,
+): { valid: true } | { valid: false; reason: string } {
+  for (const r of runs) {
+    const l = linearity(r.iN, r.i3N);
+    if (!(Math.abs(l - 1) <= limit)) {
+      return {
+        valid: false,
+        reason: `not a steady state: a call cost ${((l - 1) * 100).toFixed(1)}% more in the 3n segment than in the n segment (${r.iN} vs ${r.i3N} instructions); raise the operation's warmup or lower its n`,
+      };
+    }
+  }
+  return { valid: true };
+}
+
 /** Estimated cycles from callgrind's cache simulation (CYCLES_FORMULA). */
 export function cyclesEstimate(t: EventTotals): number {
   const l1 = (t.I1mr ?? 0) + (t.D1mr ?? 0) + (t.D1mw ?? 0);
@@ -123,11 +150,15 @@ export interface InstructionsOptions {
   loader?: 'bundle' | 'tsx';
   /** Time rounds of the paired time figure; 0 records no time figure. Default 10, 30 in bench. */
   timeRounds?: number;
+  /** Time the paired figure past timeRounds until it has the profile's minimum samples, within this. Default 10 s, 30 s in bench. */
+  timeBudgetMs?: number;
   /** Override the operation's n and warm-up (experiments, tests). */
   n?: number;
   warmup?: number;
   /** Limit for one counting process. Default 10 minutes. */
   timeoutMs?: number;
+  /** How to look for valgrind and setarch (tests pass a fake). Default: this machine. */
+  tools?: ToolLookup;
 }
 
 export interface CountRun {
@@ -136,6 +167,10 @@ export interface CountRun {
   /** Instructions per unit of work. */
   perOp: number;
   cyclesPerOp?: number;
+  /** linearity(iN, i3N): 1 when both segments cost the same per call. */
+  linearity: number;
+  /** Garbage collections inside the n and the 3n segment (normally none). */
+  collections: [number, number];
   wallMs: number;
 }
 
@@ -210,6 +245,8 @@ async function countRun(
             perOpFromSegments(cyclesEstimate(result.n), cyclesEstimate(result.n3), r.n) / r.unitsPerCall,
         }
       : {}),
+    linearity: linearity(result.n.Ir ?? 0, result.n3.Ir ?? 0),
+    collections: result.report.collections,
     wallMs: result.wallMs,
   };
 }
@@ -235,7 +272,7 @@ export function spinChunkInstructions(): Promise<number> {
 
 /** Counts one operation twice (with any injected slowdown); failures are data, not exceptions. */
 export async function measureInstructions(options: InstructionsOptions): Promise<InstructionsResult> {
-  const unavailable = instructionsUnavailableReason();
+  const unavailable = instructionsUnavailableReason(options.tools);
   if (unavailable) return { state: 'skipped', reason: unavailable };
   const started = performance.now();
   try {
@@ -256,7 +293,13 @@ export async function measureInstructions(options: InstructionsOptions): Promise
       await countRun(options, r, extraChunks, cacheSim),
       await countRun(options, r, extraChunks, cacheSim),
     ];
-    const verdict = agreementVerdict(runs.map((x) => x.perOp));
+    const agreement = agreementVerdict(runs.map((x) => x.perOp));
+    const steady = linearityVerdict(runs);
+    const verdict = !agreement.valid
+      ? agreement
+      : !steady.valid
+        ? { ...steady, spread: agreement.spread }
+        : agreement;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     return {
       state: 'counted',
@@ -305,12 +348,15 @@ export async function recordInstructions(options: InstructionsOptions): Promise<
   const injected = result.injected
     ? `; injected slowdown ${result.injected.fraction}: ${result.injected.chunksPerCall.toFixed(4)} spin chunks of ${SPIN_CHUNK} iterations per call on a base of ${result.injected.basePerOp.toFixed(2)} instr/op`
     : '';
-  const labels = {
-    pairedTime: rounds > 0 ? timeId : '',
+  const labels: Record<string, string> = {
+    ...(rounds > 0 ? { pairedTime: timeId } : {}),
     judged: 'instructions (fixed 1% band)',
     runs: result.runs.map((x) => x.perOp.toFixed(3)).join(','),
     counts: result.runs.map((x) => `${x.iN}/${x.i3N}`).join(','),
     spread: result.spread.toExponential(3),
+    linearity: result.runs.map((x) => x.linearity.toFixed(4)).join(','),
+    collections: result.runs.map((x) => x.collections.join('+')).join(','),
+    ...(result.injected ? { injected: String(result.injected.fraction) } : {}),
   };
   figures.push(
     await recordFigure({
@@ -340,7 +386,14 @@ export async function recordInstructions(options: InstructionsOptions): Promise<
   }
   if (rounds > 0) {
     const r = await resolveOperation(options.workload, options.op);
-    const t = await timePerOp(r.op, { rounds, calls: r.n, warmup: r.warmup, unitsPerCall: r.unitsPerCall });
+    const t = await timePerOp(r.op, {
+      rounds,
+      calls: r.n,
+      warmup: r.warmup,
+      unitsPerCall: r.unitsPerCall,
+      minUnits: profile().minSamples,
+      budgetMs: options.timeBudgetMs ?? (profile().name === 'bench' ? 30_000 : 10_000),
+    });
     figures.push(
       await recordFigure({
         id: timeId,
@@ -350,7 +403,8 @@ export async function recordInstructions(options: InstructionsOptions): Promise<
         n: t.units,
         stats: t.stats,
         method: `native time per ${options.what}: mean of ${t.rounds} rounds of ${t.callsPerRound} calls after ${r.warmup} warm-up calls, in the test process, same loop as the count; beside ${instrId}, which the gate judges`,
-        labels: { pairedInstructions: instrId },
+        // One clock read around each round of calls, divided by its size.
+        labels: { pairedInstructions: instrId, timing: 'amortised' },
       }),
     );
   }

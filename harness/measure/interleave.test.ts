@@ -9,8 +9,14 @@ describe('interleaved windows', () => {
     const order: string[] = [];
     const r = await interleaved({
       windows: 6,
-      a: (w) => (order.push(`a${w}`), 10 + w),
-      b: (w) => (order.push(`b${w}`), 5),
+      a: (w) => {
+        order.push(`a${w}`);
+        return 10 + w;
+      },
+      b: (w) => {
+        order.push(`b${w}`);
+        return 5;
+      },
     });
     expect(order).toEqual(['a0', 'b0', 'b1', 'a1', 'a2', 'b2', 'b3', 'a3', 'a4', 'b4', 'b5', 'a5']);
     expect(r.a).toEqual([10, 11, 12, 13, 14, 15]);

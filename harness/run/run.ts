@@ -156,7 +156,7 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
   }
   const testsFailed = (result.exitCode ?? 1) !== 0;
   const gateFails = options.gate !== false && gate.exitCode === 1;
-  const strictFails = options.strict === true && gate.exitCode === 2;
+  const strictFails = options.strict === true && (gate.exitCode === 2 || gate.noVerdict > 0);
   const exitCode = testsFailed || gateFails ? 1 : strictFails ? 2 : 0;
   const t = tests ?? { passed: 0, failed: 0, skipped: 0, total: 0 };
   if (options.json) {

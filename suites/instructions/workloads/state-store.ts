@@ -81,7 +81,7 @@ export const operations = {
     },
     teardown: (w) => w.store.close(),
     n: 20_000,
-    warmup: 20_000,
+    warmup: 100_000,
     unitsPerCall: GETS_PER_CALL,
   }),
   'json.roundtrip': operation({
