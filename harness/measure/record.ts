@@ -38,10 +38,11 @@ const ns = (v: number) => (v >= 100 ? v.toFixed(0) : v.toPrecision(2));
  * - A latency (time unit, better 'lower') timed per call within TIMER_FLOOR_FACTOR x the timer's
  *   cost measures the clock. `labels.timing` says how it was timed: `per-call` (the default),
  *   `amortised` (one clock read around a batch, divided by its size) or `clock` (the timer's own
- *   cost); only `per-call` is judged against the floor.
+ *   cost); only `per-call` is judged against the floor, and never a signed difference of two
+ *   timings (`scale: 'linear'`, such as an overhead).
  */
 export function validityProblems(
-  figure: Pick<Figure, 'id' | 'value' | 'unit' | 'better' | 'n' | 'stats' | 'labels' | 'profile'>,
+  figure: Pick<Figure, 'id' | 'value' | 'unit' | 'better' | 'n' | 'stats' | 'labels' | 'profile' | 'scale'>,
   rules: { minSamples: number; timerCostNs: () => number },
 ): string[] {
   const { stats } = figure;
@@ -59,7 +60,8 @@ export function validityProblems(
     problems.push(`only ${figure.n} samples; the ${figure.profile} profile needs ${rules.minSamples}`);
   }
   const timing = figure.labels?.timing ?? 'per-call';
-  if (kind === 'time' && figure.better === 'lower' && timing === 'per-call') {
+  // A signed difference of two timings (an overhead, `scale: 'linear'`) is not one timed call.
+  if (kind === 'time' && figure.better === 'lower' && timing === 'per-call' && figure.scale !== 'linear') {
     const valueNs = convert(figure.value, figure.unit, 'ns');
     const costNs = rules.timerCostNs();
     if (valueNs < TIMER_FLOOR_FACTOR * costNs) {

@@ -215,6 +215,8 @@ describe('validity rules', () => {
       /^p50 48 ns is within 5x the timer's own cost \(40 ns\): timed per call, it measures the clock/,
     );
     expect(validityProblems({ ...fast, labels: { timing: 'amortised' } }, rules)).toEqual([]);
+    // A difference of two timings (an overhead) is not a timed call.
+    expect(validityProblems({ ...fast, scale: 'linear' }, rules)).toEqual([]);
     expect(validityProblems({ ...fast, value: 0.25 }, rules)).toEqual([]); // 250 ns: clear of 5 x 40 ns
     // Not a latency: a rate or a count in the same range is not judged against the clock.
     expect(validityProblems({ ...fast, unit: 'count' }, rules)).toEqual([]);
