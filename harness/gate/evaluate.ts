@@ -310,7 +310,7 @@ function calibratedTest(
       spread: base.ratioSpread,
       runs,
     };
-    const test = noiseTest(figure.reference.ratio, calibrated, figure.better, 'x');
+    const test = noiseTest(figure.reference.ratio, calibrated, figure.better, figure.unit);
     if (!test) return undefined;
     return {
       pending: {
