@@ -162,9 +162,9 @@ export async function countOnce(req: CountRequest): Promise<CountResult> {
   }, req.timeoutMs);
   const tail = () => `${stdout.slice(-2000)}${stderr.slice(-4000)}`;
   try {
-    const exit = new Promise<number | null>((resolve, reject) => {
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
       child.on('error', reject);
-      child.on('close', (code) => resolve(code));
+      child.on('close', (code, signal) => resolve({ code, signal }));
     });
     let handshake: Promise<void> | undefined;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -182,9 +182,10 @@ export async function countOnce(req: CountRequest): Promise<CountResult> {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
-    const code = await exit;
+    const { code, signal } = await exit;
     await handshake;
     if (failure) throw new Error(`${failure}\n${tail()}`);
+    if (signal) throw new Error(`the counting process was killed by ${signal} (not by rig)\n${tail()}`);
     if (code !== 0) throw new Error(`the counting process exited with ${code}\n${tail()}`);
     const last = stdout.trim().split('\n').pop() ?? '';
     const report = JSON.parse(last) as RunnerReport;

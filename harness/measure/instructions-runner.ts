@@ -13,7 +13,10 @@ import type {
 } from './instructions-types.ts';
 
 /** Iterations of the busy loop per injected chunk. */
-export const SPIN_CHUNK = 256;
+export const SPIN_CHUNK = 1024;
+
+/** spin() calls made before every warm-up, so that injected chunks run optimized code. */
+export const SPIN_WARMUP = 2_000;
 
 /** Marks made per run: before and after each of the two segments. */
 export const MARKS = 4;
@@ -25,6 +28,17 @@ export function spin(iterations: number): void {
   let x = sink;
   for (let j = 0; j < iterations; j++) x = (Math.imul(x, 1103515245) + 12345) | 0;
   sink = x;
+}
+
+/**
+ * The accumulator counts in 1/100,000 of a chunk, in small integers: a fractional double would
+ * make V8 compile the loop differently with a slowdown injected than without (26-36 more
+ * instructions per call measured), and the injection would not be the only change.
+ */
+export const CHUNK_UNITS = 100_000;
+
+export function chunkUnits(chunksPerCall: number): number {
+  return Math.round(chunksPerCall * CHUNK_UNITS);
 }
 
 /** A counting boundary: callgrind dumps before uv_os_getpriority. */
@@ -54,13 +68,14 @@ export function loopSync(
   count: number,
   extra: number,
 ): number {
+  const step = chunkUnits(extra);
   let acc = 0;
   let spun = 0;
   for (let i = from; i < from + count; i++) {
     op.run(state, i);
-    acc += extra;
-    while (acc >= 1) {
-      acc -= 1;
+    acc += step;
+    while (acc >= CHUNK_UNITS) {
+      acc -= CHUNK_UNITS;
       spun++;
       spin(SPIN_CHUNK);
     }
@@ -76,13 +91,14 @@ export async function loopAsync(
   count: number,
   extra: number,
 ): Promise<number> {
+  const step = chunkUnits(extra);
   let acc = 0;
   let spun = 0;
   for (let i = from; i < from + count; i++) {
     await op.run(state, i);
-    acc += extra;
-    while (acc >= 1) {
-      acc -= 1;
+    acc += step;
+    while (acc >= CHUNK_UNITS) {
+      acc -= CHUNK_UNITS;
       spun++;
       spin(SPIN_CHUNK);
     }
@@ -205,6 +221,10 @@ export async function runCounted(workload: InstructionWorkload, config: RunnerCo
   }
   if (op.clock === 'stepped') installSteppedClock();
   const state = await op.setup();
+  // With a slowdown injected, the loop spins rarely (every 300th call for a tiny operation): warm
+  // spin() up first, in every run, or those few calls would run it unoptimized at several times
+  // the cost the calibration measured.
+  for (let k = 0; k < SPIN_WARMUP; k++) spin(SPIN_CHUNK);
   let spun = 0;
   let isAsync = false;
   const collections = watchCollections();
