@@ -1,10 +1,12 @@
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { encodeRigEnv, readRigEnv, runDirFromEnv } from './harness/run/env.ts';
 import SummaryReporter from './harness/run/summary-reporter.ts';
 
-// `rig run` sets RIG_RUN_DIR; plain `npx vitest` writes to reports/adhoc.
-const runDir = path.resolve(process.env.RIG_RUN_DIR ?? 'reports/adhoc');
-const testTimeout = Number(process.env.RIG_TEST_TIMEOUT_MS ?? 120_000);
+// `rig run` sets RIG_RUN_DIR and RIG_TEST_TIMEOUT_MS (docs/environment.md); plain `npx vitest`
+// writes to reports/adhoc.
+const runDir = runDirFromEnv();
+const testTimeout = readRigEnv().RIG_TEST_TIMEOUT_MS ?? 120_000;
 
 export default defineConfig({
   test: {
@@ -26,7 +28,7 @@ export default defineConfig({
           name: 'unit',
           include: ['harness/**/*.test.ts', 'systems/*/test/**/*.test.ts', 'fixtures/**/*.test.ts'],
           // `rig run --inject-slowdown` slows measured operations in suites; unit tests assert behaviour.
-          env: { RIG_INJECT_SLOWDOWN: '' },
+          env: encodeRigEnv({ RIG_INJECT_SLOWDOWN: undefined }),
           sequence: { groupOrder: 0 },
         },
       },

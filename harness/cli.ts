@@ -19,9 +19,9 @@ import { formatVerdictTable } from './gate/table.ts';
 import { loadThresholds } from './gate/thresholds.ts';
 import { generateAllure, loadRun, writeReports, writeSiteIndex } from './report/index.ts';
 import { runSuites } from './run/run.ts';
+import { providerNamed, providersOf } from './systems/providers/index.ts';
 import { listSystems, loadSystem, REPO_ROOT } from './systems/registry.ts';
 import { startSystem } from './systems/start.ts';
-import type { ProviderName } from './systems/types.ts';
 
 const root = REPO_ROOT;
 
@@ -209,25 +209,45 @@ async function cmdCalibrate(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `--port N`: an integer 1-65535, else RIG_USAGE. */
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new RigError('RIG_USAGE', `--port must be an integer 1-65535 (got "${value}")`);
+  return port;
+}
+
 async function cmdSystems(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { provider: { type: 'string' } }, true);
+  const { values, positionals } = parse(
+    args,
+    { provider: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
+    true,
+  );
   if (values.help) return help('systems');
   const [sub = 'list', name] = positionals;
   if (sub === 'list') {
     for (const n of listSystems()) {
       const def = await loadSystem(n);
-      const providers = (['inprocess', 'process', 'container'] as const).filter((p) => def[p]);
       console.log(
-        `${n.padEnd(14)} ${def.description} [providers: ${providers.join(', ')}; default ${def.defaultProvider}]`,
+        `${n.padEnd(14)} ${def.description} [providers: ${providersOf(def).join(', ')}; default ${def.defaultProvider}]`,
       );
     }
     return 0;
   }
-  if (sub !== 'start' || !name) throw new RigError('RIG_USAGE', 'use: rig systems start <name>');
-  const provider = values.provider as ProviderName | undefined;
-  const started = await startSystem(name, provider ? { provider } : {});
+  if (sub !== 'start' || !name)
+    throw new RigError('RIG_USAGE', 'use: rig systems start <name> [--port N] [--host H] [--provider p]');
+  const provider = values.provider === undefined ? undefined : providerNamed(values.provider as string);
+  const port = parsePort(values.port as string | undefined);
+  const host = values.host as string | undefined;
+  if (host === '') throw new RigError('RIG_USAGE', '--host must name an address, e.g. 0.0.0.0');
+  const started = await startSystem(name, {
+    ...(provider ? { provider } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(host !== undefined ? { host } : {}),
+  });
   console.log(
-    `${name} started (${started.provider})${started.endpoint ? ` at ${started.endpoint}` : ''}${started.pid && started.provider === 'process' ? `, pid ${started.pid}` : ''}`,
+    `${name} started (${started.provider})${started.endpoint ? ` at ${started.endpoint}` : ''}${started.pid && started.provider === 'process' ? `, pid ${started.pid}` : ''}${host ? `, listening on ${host}` : ''}`,
   );
   if (!started.endpoint)
     console.log('it has no network endpoint: use it in-process through its API, or --provider process');

@@ -9,7 +9,10 @@ export const ERROR_CODES = {
   RIG_SYSTEM_UNKNOWN: { exit: 2, hint: 'run `rig systems` to list the registered systems' },
   RIG_SYSTEM_NOT_READY: { exit: 1, hint: 'the system did not become ready; its log is attached' },
   RIG_SYSTEM_EXITED: { exit: 1, hint: 'the system process exited early; its log is attached' },
-  RIG_TARGET_INVALID: { exit: 2, hint: 'give targets as --target name=http://host:port' },
+  RIG_TARGET_INVALID: {
+    exit: 2,
+    hint: 'give targets as --target name=http://host:port (or https, ws, wss), or RIG_TARGET_<NAME>',
+  },
   RIG_DOCKER_UNAVAILABLE: { exit: 0, hint: 'start a Docker engine to run container-provider cases' },
   RIG_RUN_NOT_FOUND: { exit: 2, hint: 'run `rig run` first, or pass --run reports/<run-id>' },
   RIG_THRESHOLDS_INVALID: { exit: 2, hint: 'thresholds look like "< 50us" or "> 1e6 msg/s"' },

@@ -50,19 +50,41 @@ export { measureTimer, timeBatches, timerCostNs } from './measure/timer.ts';
 export { convert, formatValue } from './measure/units.ts';
 export { renderRunHtml } from './report/html.ts';
 export { generateAllure, loadRun, type RunData, writeReports, writeSiteIndex } from './report/index.ts';
-export { targetUrl } from './run/context.ts';
+export {
+  encodeRigEnv,
+  type RigEnv,
+  RigEnvSchema,
+  readRigEnv,
+  TARGET_PROTOCOLS,
+  targetEnvName,
+  targetFor,
+} from './run/env.ts';
 export { progress } from './run/progress.ts';
-export { dockerUnavailableReason } from './systems/container-provider.ts';
-export { freePort } from './systems/process-provider.ts';
+export { dockerUnavailableReason } from './systems/providers/container.ts';
+export { PROVIDERS, type ProviderName, providersOf } from './systems/providers/index.ts';
+export { freePort } from './systems/providers/process.ts';
 export { REPO_ROOT } from './systems/registry.ts';
-export { type StartOptions, startSystem } from './systems/start.ts';
+export { chooseProvider, parseSystemOptions, startSystem } from './systems/start.ts';
 export type {
-  ProviderName,
+  AnySystemDefinition,
+  ApiOf,
+  DoctorCheck,
+  OptionsOf,
+  OptionsSchema,
+  ProvidersOf,
   StartContext,
+  Started,
+  StartedInprocess,
+  StartedRemote,
   StartedSystem,
+  StartOptions,
   StoppedSystem,
+  SystemApi,
   SystemDefinition,
+  SystemHandle,
+  SystemOptions,
+  SystemStarted,
 } from './systems/types.ts';
-export { defineSystem } from './systems/types.ts';
+export { defineSystem, systemHandle } from './systems/types.ts';
 export { useSystem } from './systems/use-system.ts';
 export { Wait, type WaitStrategy } from './systems/wait.ts';

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { RigError } from '../errors.ts';
+import { TargetNameSchema, TargetUrlSchema } from '../run/env.ts';
 
 export function splitList(value: string | undefined): string[] | undefined {
   if (!value) return undefined;
@@ -10,23 +11,23 @@ export function splitList(value: string | undefined): string[] | undefined {
   return list.length ? list : undefined;
 }
 
-/** `--target name=url` (repeatable) -> { name: url }; validates the URL. */
+/** `--target name=url` (repeatable) -> { name: url }; validates the URL (http, https, ws, wss). */
 export function parseTargets(values: string[] | undefined): Record<string, string> {
   const targets: Record<string, string> = {};
   for (const entry of values ?? []) {
     const eq = entry.indexOf('=');
     const name = entry.slice(0, eq);
     const url = entry.slice(eq + 1);
-    if (eq <= 0 || !/^[a-z0-9-]+$/.test(name)) {
+    if (eq <= 0 || !TargetNameSchema.safeParse(name).success) {
       throw new RigError('RIG_TARGET_INVALID', `--target "${entry}" must look like name=http://host:port`);
     }
-    try {
-      const u = new URL(url);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
-    } catch {
-      throw new RigError('RIG_TARGET_INVALID', `--target ${name}: "${url}" is not an http(s) URL`);
-    }
-    targets[name] = url.replace(/\/$/, '');
+    const parsed = TargetUrlSchema.safeParse(url);
+    if (!parsed.success)
+      throw new RigError(
+        'RIG_TARGET_INVALID',
+        `--target ${name}: "${url}" ${parsed.error.issues[0]?.message}`,
+      );
+    targets[name] = parsed.data;
   }
   return targets;
 }

@@ -1,14 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dockerUnavailableReason } from '../systems/container-provider.ts';
+import { dockerUnavailableReason } from '../systems/providers/container.ts';
+import { listSystems, loadSystem } from '../systems/registry.ts';
+import type { DoctorCheck } from '../systems/types.ts';
 
-export interface Check {
-  name: string;
-  ok: boolean;
-  detail: string;
-  fix?: string;
+/** One line of `rig doctor`; `system` names the system whose `doctor()` reported it. */
+export interface Check extends DoctorCheck {
+  system?: string;
 }
 
 function version(cmd: string, args = ['--version']): string | undefined {
@@ -21,6 +21,29 @@ function version(cmd: string, args = ['--version']): string | undefined {
   }
 }
 
+/**
+ * Every system's own checks (`doctor()` in its system.ts); a system that cannot be loaded, or
+ * whose doctor throws, is a failed check, not a crashed command.
+ */
+export async function systemChecks(root: string): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const name of listSystems(root)) {
+    try {
+      const definition = await loadSystem(name, root);
+      for (const check of (await definition.doctor?.()) ?? []) checks.push({ ...check, system: name });
+    } catch (error) {
+      checks.push({
+        name: 'system',
+        ok: false,
+        detail: (error as Error).message.split('\n')[0] ?? String(error),
+        hint: `fix systems/${name}/system.ts (its doctor() or what it imports)`,
+        system: name,
+      });
+    }
+  }
+  return checks;
+}
+
 /** What this machine offers the suites; each missing item says how to get it. */
 export async function doctor(root: string): Promise<Check[]> {
   const checks: Check[] = [];
@@ -30,7 +53,7 @@ export async function doctor(root: string): Promise<Check[]> {
     name: 'Node.js',
     ok: nodeOk,
     detail: process.version,
-    ...(nodeOk ? {} : { fix: 'install Node 20.19+ or 22.12+' }),
+    ...(nodeOk ? {} : { hint: 'install Node 20.19+ or 22.12+' }),
   });
   for (const [tool, fix] of [
     ['cc', 'apt-get install -y build-essential (needed to build the queue addon)'],
@@ -38,7 +61,7 @@ export async function doctor(root: string): Promise<Check[]> {
     ['python3', 'apt-get install -y python3 (node-gyp needs it)'],
   ] as const) {
     const v = version(tool);
-    checks.push({ name: tool, ok: Boolean(v), detail: v ?? 'not found', ...(v ? {} : { fix }) });
+    checks.push({ name: tool, ok: Boolean(v), detail: v ?? 'not found', ...(v ? {} : { hint: fix }) });
   }
   const headers = [
     '/usr/include/node/node_api.h',
@@ -49,45 +72,23 @@ export async function doctor(root: string): Promise<Check[]> {
     name: 'Node headers',
     ok: hasHeaders,
     detail: hasHeaders ? 'found (node-gyp builds offline)' : 'not found locally',
-    ...(hasHeaders ? {} : { fix: 'node-gyp will download headers; offline, install the nodejs dev headers' }),
-  });
-  const addon = path.join(root, 'systems', 'queue', 'native', 'build', 'Release');
-  const addonBuilt = existsSync(addon) && readdirSync(addon).some((f) => f.endsWith('.node'));
-  checks.push({
-    name: 'queue addon',
-    ok: addonBuilt,
-    detail: addonBuilt ? 'built' : 'not built',
-    ...(addonBuilt
+    ...(hasHeaders
       ? {}
-      : { fix: 'npm ci (runs systems/queue/install.mjs), or node scripts/postinstall.mjs' }),
+      : { hint: 'node-gyp will download headers; offline, install the nodejs dev headers' }),
   });
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
   checks.push({
     name: 'Chromium',
     ok: Boolean(chromium),
     detail: chromium ? (version(chromium) ?? chromium) : 'not found',
-    ...(chromium ? {} : { fix: 'apt-get install -y chromium (browser suites and report checks)' }),
+    ...(chromium ? {} : { hint: 'apt-get install -y chromium (browser suites and report checks)' }),
   });
   const docker = await dockerUnavailableReason();
   checks.push({
     name: 'Docker engine',
     ok: !docker,
     detail: docker ?? 'answers',
-    ...(docker ? { fix: 'start a Docker engine; container-provider cases are skipped without one' } : {}),
-  });
-  const modelsDir = path.join(root, 'fixtures', 'models');
-  const models = existsSync(modelsDir) ? readdirSync(modelsDir).filter((f) => f.endsWith('.gguf')) : [];
-  const envModel = process.env.MODEL_PATH;
-  checks.push({
-    name: 'models',
-    ok: models.length > 0 || Boolean(envModel && existsSync(envModel)),
-    detail:
-      [...models.map((m) => `fixtures/models/${m}`), ...(envModel ? [`MODEL_PATH=${envModel}`] : [])].join(
-        ', ',
-      ) || 'none',
-    ...(models.length
-      ? {}
-      : { fix: 'generated on first use by the inference suites (tiny GGUF), or set MODEL_PATH' }),
+    ...(docker ? { hint: 'start a Docker engine; container-provider cases are skipped without one' } : {}),
   });
   const valgrind = version('valgrind');
   checks.push({
@@ -97,7 +98,7 @@ export async function doctor(root: string): Promise<Check[]> {
     ...(valgrind
       ? {}
       : {
-          fix: 'apt-get install -y valgrind (instruction-count figures; skipped with that reason without it)',
+          hint: 'apt-get install -y valgrind (instruction-count figures; skipped with that reason without it)',
         }),
   });
   const aslr = version('setarch', ['-R', 'true']) !== undefined;
@@ -107,7 +108,7 @@ export async function doctor(root: string): Promise<Check[]> {
     detail: aslr ? '`setarch -R` works (counts do not drift)' : '`setarch -R true` fails',
     ...(aslr
       ? {}
-      : { fix: 'install util-linux (setarch) and allow personality(ADDR_NO_RANDOMIZE) in the container' }),
+      : { hint: 'install util-linux (setarch) and allow personality(ADDR_NO_RANDOMIZE) in the container' }),
   });
   const cores = os.availableParallelism();
   checks.push({
@@ -115,14 +116,15 @@ export async function doctor(root: string): Promise<Check[]> {
     ok: true,
     detail: `${cores} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GiB memory`,
   });
+  checks.push(...(await systemChecks(root)));
   return checks;
 }
 
 export function formatChecks(checks: Check[]): string {
   return checks
-    .map(
-      (c) =>
-        `${c.ok ? 'ok     ' : 'missing'} ${c.name.padEnd(14)} ${c.detail}${c.fix ? `\n        -> ${c.fix}` : ''}`,
-    )
+    .map((c) => {
+      const name = c.system ? `${c.system} ${c.name}` : c.name;
+      return `${c.ok ? 'ok     ' : 'missing'} ${name.padEnd(16)} ${c.detail}${c.hint ? `\n        -> ${c.hint}` : ''}`;
+    })
     .join('\n');
 }

@@ -1,3 +1,5 @@
+import { PROVIDER_NAMES } from '../systems/providers/index.ts';
+
 export const HELP: Record<string, string> = {
   main: `rig - a test harness and benchmark framework
 
@@ -8,8 +10,8 @@ Commands:
   report    build the Allure report, rig's HTML report and the site index of a run
   gate      judge a run against thresholds and the baseline; exit 0 pass, 1 fail, 2 nothing judged
   calibrate run the suites N times on this commit (A/A) and write the baseline with measured noise
-  systems   list systems, or start one standalone: rig systems start <name>
-  doctor    what this machine offers (Node, C toolchain, Chromium, Docker, models)
+  systems   list systems, or start one standalone: rig systems start <name> [--port N]
+  doctor    what this machine offers (Node, C toolchain, Chromium, Docker) and what each system needs
 
 Run "rig <command> --help" for a command's options.`,
   run: `Usage: rig run [--profile smoke|nightly|bench] [--system a,b] [--suite x,y] [--target name=url]... [--json]
@@ -19,6 +21,7 @@ Run "rig <command> --help" for a command's options.`,
   --suite     only these categories (unit, stress, latency, load, producer-consumer, openai-compat,
               cross-platform, fault, bench, e2e) or file-name parts
   --target    run a system's suites against an external server, e.g. inference=http://127.0.0.1:8080/v1
+              (http, https, ws or wss; RIG_TARGET_<NAME> does the same from the environment)
   --no-gate   record figures without failing on threshold breaches or regressions
   --strict    exit 2 when a judged figure has no verdict (invalid run)
   --json      print one JSON line with the outcome instead of the tables
@@ -62,10 +65,17 @@ calibration of the same commit: the spread's degrees of freedom grow and the gat
 ~270 figures the critical value is ~20 spreads at 5 runs, ~7.5 at 10, ~5.3 at 20). Refuses a run
 with failed tests, threshold breaches or an injected slowdown unless --force.`,
   systems: `Usage: rig systems [list]
-       rig systems start <name> [--provider inprocess|process|container]
+       rig systems start <name> [--port N] [--host H] [--provider ${PROVIDER_NAMES.join('|')}]
 
-start runs one system standalone, prints its endpoint and stops it on Ctrl-C.`,
+list prints each system with the providers it supports. start runs one system standalone, prints
+its endpoint and stops it on Ctrl-C.
+  --port      listen on this port (default: a free one); the process and inprocess providers honour
+              it, the container provider maps it to the container's port
+  --host      listen on this address (default 127.0.0.1; 0.0.0.0 to serve other machines)
+  --provider  how to start it (default: the system's own); external reaches --target or
+              RIG_TARGET_<NAME> instead`,
   doctor: `Usage: rig doctor [--json]
 
-Checks what this machine offers and says how to get what is missing.`,
+Checks what this machine offers and what each system needs (its doctor() in system.ts, e.g. the
+queue's addon, the inference models) and says how to get what is missing.`,
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RigError } from '../errors.ts';
+import { readRigEnv } from '../run/env.ts';
 import { parseOrThrow } from './zod-error.ts';
 
 /** The suite categories rig knows; `unit` is the systems' and harness's own unit tests. */
@@ -133,10 +134,11 @@ let current: Profile | undefined;
  */
 export function profile(): Profile {
   if (!current) {
-    const overrides = process.env.RIG_PROFILE_OVERRIDES
-      ? (JSON.parse(process.env.RIG_PROFILE_OVERRIDES) as Partial<ProfileSpec>)
-      : {};
-    current = resolveProfile(process.env.RIG_PROFILE ?? 'smoke', overrides);
+    const env = readRigEnv();
+    current = resolveProfile(
+      env.RIG_PROFILE ?? 'smoke',
+      (env.RIG_PROFILE_OVERRIDES ?? {}) as Partial<ProfileSpec>,
+    );
   }
   return current;
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { RigError } from '../errors.ts';
+import { TargetNameSchema, TargetUrlSchema } from '../run/env.ts';
 import { ProfileSchema } from './profile.ts';
 import { formatZodIssues } from './zod-error.ts';
 
@@ -15,7 +16,7 @@ export const RigConfigSchema = z
     /** Per profile: a partial override of a built-in profile, or a complete new profile. */
     profiles: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), ProfileSchema.partial()).default({}),
     /** Default external targets, as with --target name=url. */
-    targets: z.record(z.string().regex(/^[a-z0-9-]+$/), z.url({ protocol: /^https?$/ })).default({}),
+    targets: z.record(TargetNameSchema, TargetUrlSchema).default({}),
     /** Extra thresholds files, relative to the repository root. */
     thresholds: z.array(z.string()).default([]),
   })

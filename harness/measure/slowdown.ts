@@ -4,6 +4,7 @@
  * measured on real runs. `rig run` passes F to the vitest workers as RIG_INJECT_SLOWDOWN; the run
  * is marked `injected` in run.json and can never become a baseline.
  */
+import { readRigEnv } from '../run/env.ts';
 
 let cached: number | undefined;
 let spent = 0;
@@ -16,9 +17,7 @@ export function injectedNs(): number {
 /** The injected slowdown of this process: 0 unless `rig run --inject-slowdown` set one. */
 export function injectedSlowdown(): number {
   if (cached === undefined) {
-    const raw = process.env.RIG_INJECT_SLOWDOWN;
-    const value = raw === undefined || raw === '' ? 0 : Number(raw);
-    cached = Number.isFinite(value) && value > 0 && value <= 10 ? value : 0;
+    cached = readRigEnv().RIG_INJECT_SLOWDOWN ?? 0;
   }
   return cached;
 }

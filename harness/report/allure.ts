@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { RigError } from '../errors.ts';
+import { readRigEnv } from '../run/env.ts';
 import type { RunData } from './run-data.ts';
 
 /**
@@ -13,7 +14,7 @@ export async function generateAllure(run: RunData, root: string): Promise<string
   if (!existsSync(results)) return undefined;
   const output = path.join(run.dir, 'allure-report');
   const config = path.join(run.dir, 'allurerc.mjs');
-  const history = process.env.RIG_ALLURE_HISTORY ?? path.join(root, 'reports', 'allure-history.jsonl');
+  const history = readRigEnv().RIG_ALLURE_HISTORY ?? path.join(root, 'reports', 'allure-history.jsonl');
   writeFileSync(
     config,
     `export default ${JSON.stringify(

@@ -2,14 +2,27 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import path from 'node:path';
 import { execa } from 'execa';
 import { type Profile, resolveProfile } from '../config/profile.ts';
-import { loadRigConfig } from '../config/rig-config.ts';
+import { loadRigConfig, type RigConfig } from '../config/rig-config.ts';
 import { RigError } from '../errors.ts';
+import { baselinePath, readBaseline } from '../gate/baseline.ts';
+import type { GateResult } from '../gate/evaluate.ts';
 import { gateRun } from '../gate/run-gate.ts';
 import { formatVerdictTable } from '../gate/table.ts';
-import { loadRun, writeReports, writeSiteIndex } from '../report/index.ts';
+import { loadThresholds } from '../gate/thresholds.ts';
+import { loadRun, type RunData, writeReports, writeSiteIndex } from '../report/index.ts';
 import type { RunMeta } from '../report/run-data.ts';
+import { providerNamed } from '../systems/providers/index.ts';
+import { encodeRigEnv, readRigEnv } from './env.ts';
 import { captureEnvironment } from './environment.ts';
-import { selectFiles } from './select.ts';
+import { type Selection, selectFiles } from './select.ts';
+
+/** Runs vitest on `files` with `env` added to the environment; resolves to its exit code. */
+export type VitestRunner = (job: {
+  root: string;
+  files: string[];
+  env: Record<string, string>;
+  quiet: boolean;
+}) => Promise<number | null>;
 
 export interface RunOptions {
   root: string;
@@ -26,6 +39,8 @@ export interface RunOptions {
   injectSlowdown?: number;
   argv: string[];
   log?: (line: string) => void;
+  /** How vitest runs; default: the repository's vitest in a child process. Tests pass a fake. */
+  vitest?: VitestRunner;
 }
 
 export interface RunOutcome {
@@ -35,6 +50,15 @@ export interface RunOutcome {
   exitCode: number;
   tests: RunMeta['tests'];
   gateExit: number;
+}
+
+/** What a run is made of, checked before vitest starts. */
+export interface RunPlan {
+  config: RigConfig;
+  profile: Profile;
+  overrides: Record<string, unknown>;
+  targets: Record<string, string>;
+  selection: Selection;
 }
 
 function newRunId(profile: Profile, reportsDir: string): string {
@@ -61,16 +85,22 @@ function readTests(dir: string): RunMeta['tests'] | undefined {
 }
 
 /**
- * One run: select files for the profile, run vitest with the run's environment, then turn what
- * it recorded into figures.json, verdicts, the HTML report and the site index. The report steps
- * run even when tests failed or vitest crashed.
+ * Everything a run needs, validated before vitest starts (and before its directory exists): the
+ * RIG_* environment, rig.config.json, the profile, the thresholds files, the profile's baseline
+ * and the file selection. A bad one fails here with its RigError, not after minutes of suites.
  */
-export async function runSuites(options: RunOptions): Promise<RunOutcome> {
-  const log = options.log ?? ((line: string) => console.log(line));
+export function planRun(options: RunOptions): RunPlan {
+  const env = readRigEnv();
+  if (env.RIG_PROVIDER) providerNamed(env.RIG_PROVIDER, 'RIG_PROVIDER');
   const config = loadRigConfig(options.root);
   const overrides = config.profiles[options.profile] ?? {};
   const profile = resolveProfile(options.profile, overrides);
   const targets = { ...config.targets, ...(options.targets ?? {}) };
+  loadThresholds(
+    options.root,
+    config.thresholds.map((f) => path.resolve(options.root, f)),
+  );
+  readBaseline(baselinePath(options.root, profile.name));
   const selection = selectFiles(options.root, profile.suites, {
     ...(options.suites ? { suites: options.suites } : {}),
     ...(options.systems ? { systems: options.systems } : {}),
@@ -81,6 +111,85 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
       `no test files match profile ${profile.name}${options.suites ? ` --suite ${options.suites.join(',')}` : ''}${options.systems ? ` --system ${options.systems.join(',')}` : ''}`,
     );
   }
+  return { config, profile, overrides, targets, selection };
+}
+
+/** The repository's vitest in a child process; Ctrl-C is passed on to it. */
+const spawnVitest: VitestRunner = async ({ root, files, env, quiet }) => {
+  const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
+  const child = execa(process.execPath, [vitest, 'run', '--config', 'vitest.config.ts', ...files], {
+    cwd: root,
+    reject: false,
+    stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit',
+    env: { ...process.env, ...env },
+  });
+  const onSignal = () => child.kill('SIGTERM');
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return (await child).exitCode ?? null;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+};
+
+/** One step after vitest; its failure is kept and logged, and the next step runs anyway. */
+function attempt<T>(what: string, log: (line: string) => void, fn: () => T): { value?: T; error?: unknown } {
+  try {
+    return { value: fn() };
+  } catch (error) {
+    log(`rig: ${what} failed: ${(error as Error).message}`);
+    return { error };
+  }
+}
+
+/**
+ * After vitest: the gate, the run's reports, `reports/latest` and the site index. Each step runs
+ * whatever happened in the one before it, so a gate that fails or throws still leaves the HTML
+ * report, the link and the index behind.
+ */
+export function finishRun(
+  root: string,
+  dir: string,
+  log: (line: string) => void,
+): { run?: RunData; gate?: GateResult; gateError?: unknown; html: string } {
+  const reportsDir = path.dirname(dir);
+  const loaded = attempt('reading the run', log, () => loadRun(dir));
+  const run = loaded.value;
+  const gated = run ? attempt('the gate', log, () => gateRun(run, { root })) : { error: loaded.error };
+  let html = path.join(dir, 'index.html');
+  if (run) {
+    const { written, errors } = writeReports(run);
+    for (const e of errors) log(`rig: report ${e}`);
+    html = written.find((f) => f.endsWith('index.html')) ?? html;
+  }
+  attempt('linking reports/latest', log, () => {
+    const latest = path.join(reportsDir, 'latest');
+    rmSync(latest, { force: true });
+    try {
+      symlinkSync(path.basename(dir), latest);
+    } catch {
+      // symlinks may be unavailable (some Windows setups); `latest` is a convenience only
+    }
+  });
+  attempt('the site index', log, () => writeSiteIndex(reportsDir));
+  return {
+    ...(run ? { run } : {}),
+    ...(gated.value ? { gate: gated.value } : {}),
+    ...(gated.error !== undefined ? { gateError: gated.error } : {}),
+    html,
+  };
+}
+
+/**
+ * One run: check everything it needs (planRun), run vitest with the run's environment, then turn
+ * what it recorded into figures.json, verdicts, the HTML report and the site index. The report
+ * steps run even when tests failed, vitest crashed, or the gate failed or threw.
+ */
+export async function runSuites(options: RunOptions): Promise<RunOutcome> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const { profile, overrides, targets, selection } = planRun(options);
   const reportsDir = path.join(options.root, 'reports');
   mkdirSync(reportsDir, { recursive: true });
   const runId = newRunId(profile, reportsDir);
@@ -106,65 +215,56 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
       `rig: injecting a ${(options.injectSlowdown * 100).toFixed(0)}% slowdown into every measured operation (calibration run; never a baseline)`,
     );
 
-  const vitest = path.join(options.root, 'node_modules', 'vitest', 'vitest.mjs');
-  const child = execa(process.execPath, [vitest, 'run', '--config', 'vitest.config.ts', ...selection.files], {
-    cwd: options.root,
-    reject: false,
-    stdio: options.json ? ['ignore', 'ignore', 'inherit'] : 'inherit',
-    env: {
-      ...process.env,
-      RIG_RUN_DIR: dir,
-      RIG_RUN_ID: runId,
-      RIG_PROFILE: profile.name,
-      RIG_TARGETS: JSON.stringify(targets),
-      RIG_PROFILE_OVERRIDES: JSON.stringify(overrides),
-      RIG_TEST_TIMEOUT_MS: String(profile.testTimeoutMs),
-      RIG_INJECT_SLOWDOWN: options.injectSlowdown ? String(options.injectSlowdown) : '',
-    },
+  const env = encodeRigEnv({
+    RIG_RUN_DIR: dir,
+    RIG_RUN_ID: runId,
+    RIG_PROFILE: profile.name,
+    RIG_TARGETS: targets,
+    RIG_PROFILE_OVERRIDES: overrides,
+    RIG_TEST_TIMEOUT_MS: profile.testTimeoutMs,
+    RIG_INJECT_SLOWDOWN: options.injectSlowdown,
   });
-  const onSignal = () => child.kill('SIGTERM');
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const result = await child;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  let vitestExit: number | null = null;
+  try {
+    vitestExit = await (options.vitest ?? spawnVitest)({
+      root: options.root,
+      files: selection.files,
+      env,
+      quiet: Boolean(options.json),
+    });
+  } catch (error) {
+    log(`rig: vitest did not run: ${(error as Error).message}`);
+  }
 
   meta.finishedAt = new Date().toISOString();
-  meta.vitestExitCode = result.exitCode ?? null;
+  meta.vitestExitCode = vitestExit;
   const tests = readTests(dir);
   if (tests) meta.tests = tests;
   writeMeta();
 
-  const run = loadRun(dir);
-  const gate = gateRun(run, { root: options.root });
-  const { written, errors } = writeReports(run);
-  for (const e of errors) log(`rig: report ${e}`);
-  const latest = path.join(reportsDir, 'latest');
-  rmSync(latest, { force: true });
-  try {
-    symlinkSync(runId, latest);
-  } catch {
-    // symlinks may be unavailable (some Windows setups); `latest` is a convenience only
-  }
-  writeSiteIndex(reportsDir);
-  const html = written.find((f) => f.endsWith('index.html')) ?? path.join(dir, 'index.html');
-
-  if (!options.json) {
+  const { run, gate, gateError, html } = finishRun(options.root, dir, log);
+  if (!options.json && gate) {
     log('');
     log(formatVerdictTable(gate));
-    if (run.rejected.length) log(`rig: ${run.rejected.length} figure lines were rejected (see figures.json)`);
   }
-  const testsFailed = (result.exitCode ?? 1) !== 0;
-  const gateFails = options.gate !== false && gate.exitCode === 1;
-  const strictFails = options.strict === true && (gate.exitCode === 2 || gate.noVerdict > 0);
-  const exitCode = testsFailed || gateFails ? 1 : strictFails ? 2 : 0;
+  if (!options.json && run?.rejected.length)
+    log(`rig: ${run.rejected.length} figure lines were rejected (see figures.json)`);
+  const gateExit = gate?.exitCode ?? 1;
+  const testsFailed = (vitestExit ?? 1) !== 0;
+  const gateFails = options.gate !== false && gateExit === 1;
+  const strictFails = options.strict === true && (gateExit === 2 || (gate?.noVerdict ?? 0) > 0);
+  const exitCode = testsFailed || gateFails || gateError !== undefined ? 1 : strictFails ? 2 : 0;
   const t = tests ?? { passed: 0, failed: 0, skipped: 0, total: 0 };
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ runId, dir, html, exitCode, tests: t, gate: gate.summary })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ runId, dir, html, exitCode, tests: t, gate: gate?.summary })}\n`,
+    );
   } else {
-    log(`rig: ${run.figures.length} figures; exit ${exitCode}`);
+    log(`rig: ${run?.figures.length ?? 0} figures; exit ${exitCode}`);
     log(`tests: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
     log(`rig: HTML report ${path.relative(process.cwd(), html) || html}`);
   }
-  return { runId, dir, html, exitCode, tests, gateExit: gate.exitCode };
+  // The reports are written; a gate that threw is reported with its own code and fix.
+  if (gateError !== undefined) throw gateError;
+  return { runId, dir, html, exitCode, tests, gateExit };
 }

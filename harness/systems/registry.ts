@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RigError } from '../errors.ts';
-import type { SystemDefinition } from './types.ts';
+import type { AnySystemDefinition } from './types.ts';
 
 /** The repository root: harness/systems/ is two levels below it. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -17,7 +17,7 @@ export function listSystems(root = REPO_ROOT): string[] {
     .sort();
 }
 
-export async function loadSystem(name: string, root = REPO_ROOT): Promise<SystemDefinition> {
+export async function loadSystem(name: string, root = REPO_ROOT): Promise<AnySystemDefinition> {
   const file = path.join(root, 'systems', name, 'system.ts');
   if (!/^[a-z0-9-]+$/.test(name) || !existsSync(file)) {
     throw new RigError(
@@ -25,7 +25,7 @@ export async function loadSystem(name: string, root = REPO_ROOT): Promise<System
       `unknown system "${name}"; known: ${listSystems(root).join(', ') || 'none'}`,
     );
   }
-  const mod = (await import(pathToFileURL(file).href)) as { default?: SystemDefinition };
+  const mod = (await import(pathToFileURL(file).href)) as { default?: AnySystemDefinition };
   if (!mod.default || mod.default.name !== name) {
     throw new RigError(
       'RIG_SYSTEM_UNKNOWN',

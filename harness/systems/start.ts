@@ -1,110 +1,129 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { z } from 'zod';
 import { RigError } from '../errors.ts';
-import { runContext } from '../run/context.ts';
-import { startContainer } from './container-provider.ts';
-import { startProcess } from './process-provider.ts';
+import { readRigEnv, targetFor } from '../run/env.ts';
+import { PROVIDERS, type ProviderName, providerNamed, providersOf } from './providers/index.ts';
 import { loadSystem } from './registry.ts';
-import type { ProviderName, StartContext, StartedSystem, StoppedSystem, SystemDefinition } from './types.ts';
+import type {
+  AnySystemDefinition,
+  ProvidersOf,
+  Started,
+  StartedSystem,
+  StartOptions,
+  SystemHandle,
+} from './types.ts';
 
-export interface StartOptions {
-  provider?: ProviderName;
-  options?: Record<string, unknown>;
-}
-
-/** The provider a start uses: an explicit one, else `external` when a target was given, else the default. */
-export function chooseProvider(definition: SystemDefinition, requested?: ProviderName): ProviderName {
-  if (requested) return requested;
-  if (runContext().targets[definition.name]) return 'external';
-  if (process.env.RIG_PROVIDER) return process.env.RIG_PROVIDER as ProviderName;
+/**
+ * The provider a start uses: the one asked for; else `external` when a target is given for the
+ * system (targetFor); else RIG_PROVIDER when the system has that provider; else its default.
+ */
+export function chooseProvider(definition: AnySystemDefinition, requested?: ProviderName): ProviderName {
+  if (requested) return providerNamed(requested, `system ${definition.name}: provider`);
+  if (PROVIDERS.external.supports(definition) && targetFor(definition.name)) return 'external';
+  const fromEnv = readRigEnv().RIG_PROVIDER;
+  if (fromEnv) {
+    const name = providerNamed(fromEnv, 'RIG_PROVIDER');
+    if (PROVIDERS[name].supports(definition)) return name;
+  }
   return definition.defaultProvider;
 }
 
-/** Start a registered system with the chosen provider and return its started handle. */
-export async function startSystem<Api = unknown>(
-  name: string,
-  options: StartOptions = {},
-): Promise<StartedSystem<Api>> {
-  const definition = (await loadSystem(name)) as SystemDefinition<Api>;
-  const provider = chooseProvider(definition, options.provider);
-  if (provider === 'external') return startExternal(definition);
-  const tmpDir = await mkdtemp(path.join(os.tmpdir(), `rig-${name}-`));
-  const cleanup = () => rm(tmpDir, { recursive: true, force: true });
-  const ctx: StartContext = { tmpDir, options: options.options ?? {} };
-  const missing = async () => {
-    await cleanup();
-    return new RigError('RIG_SYSTEM_UNKNOWN', `system ${name} has no ${provider} provider`, {
-      hint: `use one of: ${['inprocess', 'process', 'container'].filter((p) => p in definition).join(', ')}`,
-    });
-  };
-  switch (provider) {
-    case 'inprocess': {
-      if (!definition.inprocess) throw await missing();
-      const started = await definition.inprocess.start(ctx).catch(async (error) => {
-        await cleanup();
-        throw error;
-      });
-      let stopped: StoppedSystem | undefined;
-      return {
-        name,
-        provider,
-        endpoint: started.endpoint,
-        api: started.api,
-        pid: process.pid,
-        logs: () => '',
-        stop: async () => {
-          if (stopped) return stopped;
-          stopped = { name, exitCode: null, logs: '' };
-          await started.stop();
-          await cleanup();
-          return stopped;
-        },
-      };
-    }
-    case 'process':
-      if (!definition.process) throw await missing();
-      return (await startProcess(name, definition.process, ctx, cleanup)) as StartedSystem<Api>;
-    case 'container':
-      if (!definition.container) throw await missing();
-      return (await startContainer(name, definition.container, cleanup)) as StartedSystem<Api>;
-    default:
-      throw new RigError(
-        'RIG_USAGE',
-        `unknown provider "${String(provider)}"; allowed: inprocess, process, container, external`,
-      );
-  }
+function issuePath(prefix: string, issue: z.core.$ZodIssue): string {
+  return [prefix, ...issue.path.map(String)].join('.');
 }
 
-async function startExternal<Api>(definition: SystemDefinition<Api>): Promise<StartedSystem<Api>> {
-  const url =
-    runContext().targets[definition.name] ??
-    process.env[`RIG_TARGET_${definition.name.toUpperCase().replace(/-/g, '_')}`];
-  if (!url) {
-    throw new RigError(
-      'RIG_TARGET_INVALID',
-      `no external target for ${definition.name}; pass --target ${definition.name}=http://host:port`,
-    );
+/** The keys an object schema allows at `at` (optional and default wrappers looked through). */
+function keysAt(schema: unknown, at: readonly PropertyKey[]): string[] | undefined {
+  let node = schema as { shape?: Record<string, unknown>; unwrap?: () => unknown } | undefined;
+  for (let i = 0; node && i <= at.length; i++) {
+    while (node && !node.shape && typeof node.unwrap === 'function') node = node.unwrap() as typeof node;
+    if (i === at.length) break;
+    node = node?.shape?.[String(at[i])] as typeof node;
   }
-  const wait = definition.externalWait;
-  if (wait) {
-    const u = new URL(url);
-    await wait.waitUntilReady({
-      endpoint: url,
-      host: u.hostname,
-      port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)),
-      logs: () => '',
-      exited: () => undefined,
+  return node?.shape ? Object.keys(node.shape) : undefined;
+}
+
+/**
+ * The start options validated by the definition's schema, e.g. RIG_CONFIG_INVALID
+ * `systems.inference.options.engin: unrecognized key (allowed: engine, modelPath, ...)`.
+ */
+export function parseSystemOptions(
+  definition: AnySystemDefinition,
+  options: unknown = {},
+): Record<string, unknown> {
+  const schema = definition.options as z.ZodType<Record<string, unknown>> | undefined;
+  if (!schema) return { ...(options as Record<string, unknown>) };
+  const parsed = schema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  const prefix = `systems.${definition.name}.options`;
+  const lines = parsed.error.issues.flatMap((issue) => {
+    if (issue.code !== 'unrecognized_keys') return [`${issuePath(prefix, issue)}: ${issue.message}`];
+    const keys = keysAt(schema, issue.path);
+    const allowed = keys ? ` (allowed: ${keys.join(', ') || 'none'})` : '';
+    return issue.keys.map((key) => `${issuePath(prefix, issue)}.${key}: unrecognized key${allowed}`);
+  });
+  throw new RigError('RIG_CONFIG_INVALID', lines.join('; '), {
+    hint: `fix the named start option of ${definition.name} (systems/${definition.name}/system.ts declares them)`,
+  });
+}
+
+/** The port of an endpoint URL, its scheme's default when it names none. */
+function portOf(endpoint: string): number {
+  const url = new URL(endpoint);
+  return Number(url.port || (url.protocol === 'https:' || url.protocol === 'wss:' ? 443 : 80));
+}
+
+/**
+ * Start a registered system and return its started handle. With a handle the result is typed:
+ * `(await startSystem(queueSystem)).api` is the queue's API, `.endpoint` of a process start a
+ * string. By name (`startSystem('inference')`, as the CLI does) it is a plain StartedSystem.
+ */
+export function startSystem<D extends AnySystemDefinition, P extends ProvidersOf<D> = ProvidersOf<D>>(
+  system: SystemHandle<D>,
+  options?: StartOptions<D, P>,
+): Promise<Started<D, P>>;
+/** @deprecated for suites: start through a typed handle (`systems/<name>/index.ts`). */
+export function startSystem<Api = unknown>(name: string, options?: StartOptions): Promise<StartedSystem<Api>>;
+export async function startSystem(
+  system: string | SystemHandle,
+  options: StartOptions = {},
+): Promise<StartedSystem> {
+  const name = typeof system === 'string' ? system : system.name;
+  const definition = await loadSystem(name);
+  const provider = chooseProvider(definition, options.provider);
+  const chosen = PROVIDERS[provider];
+  if (!chosen.supports(definition)) {
+    throw new RigError('RIG_SYSTEM_UNKNOWN', `system ${name} has no ${provider} provider`, {
+      hint: `use one of: ${providersOf(definition).join(', ')}`,
     });
   }
-  const stopped = { name: definition.name, exitCode: null, logs: '' };
-  return {
-    name: definition.name,
-    provider: 'external',
-    endpoint: url,
-    api: undefined,
-    pid: undefined,
-    logs: () => '',
-    stop: async () => stopped,
-  };
+  const parsed = parseSystemOptions(definition, options.options);
+  const tmpDir = await mkdtemp(path.join(os.tmpdir(), `rig-${name}-`));
+  const cleanup = () => rm(tmpDir, { recursive: true, force: true });
+  const started = await chosen.start(
+    definition,
+    {
+      tmpDir,
+      options: parsed,
+      ...(options.host !== undefined ? { host: options.host } : {}),
+      ...(options.port !== undefined ? { port: options.port } : {}),
+    },
+    cleanup,
+  );
+  // A provider that does not listen where it was asked fails here, rather than serve elsewhere.
+  if (options.port !== undefined && (!started.endpoint || portOf(started.endpoint) !== options.port)) {
+    await started.stop();
+    throw new RigError(
+      'RIG_CONFIG_INVALID',
+      `system ${name} (${provider}) did not listen on the requested port ${options.port}${started.endpoint ? ` but at ${started.endpoint}` : ': it has no network endpoint'}`,
+      {
+        hint: started.endpoint
+          ? `systems/${name}/system.ts: its ${provider} provider must listen on ctx.port`
+          : 'a port applies to a system that listens: drop it',
+      },
+    );
+  }
+  return started;
 }

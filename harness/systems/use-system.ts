@@ -1,20 +1,35 @@
 import * as allure from 'allure-js-commons';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { RigError } from '../errors.ts';
-import { type StartOptions, startSystem } from './start.ts';
-import type { StartedSystem } from './types.ts';
+import { startSystem } from './start.ts';
+import type {
+  AnySystemDefinition,
+  ProvidersOf,
+  Started,
+  StartedSystem,
+  StartOptions,
+  SystemHandle,
+} from './types.ts';
 
 /**
  * vitest helper: starts the system before the file's tests and stops it after, attaches its log
  * to every failed test, and skips the tests with the stated reason when Docker is needed and
- * absent. Returns a getter for the started handle.
+ * absent. Returns a getter for the started handle, typed by the system's handle:
+ * `const queue = useSystem(queueSystem)` ... `queue().api.create()`.
  */
-export function useSystem<Api = unknown>(name: string, options: StartOptions = {}): () => StartedSystem<Api> {
-  let started: StartedSystem<Api> | undefined;
+export function useSystem<D extends AnySystemDefinition, P extends ProvidersOf<D> = ProvidersOf<D>>(
+  system: SystemHandle<D>,
+  options?: StartOptions<D, P>,
+): () => Started<D, P>;
+/** @deprecated for suites: use a typed handle (`systems/<name>/index.ts`). */
+export function useSystem<Api = unknown>(name: string, options?: StartOptions): () => StartedSystem<Api>;
+export function useSystem(system: string | SystemHandle, options: StartOptions = {}): () => StartedSystem {
+  const name = typeof system === 'string' ? system : system.name;
+  let started: StartedSystem | undefined;
   let skipReason: string | undefined;
   beforeAll(async () => {
     try {
-      started = await startSystem<Api>(name, options);
+      started = await startSystem(name, options);
     } catch (error) {
       if (error instanceof RigError && error.code === 'RIG_DOCKER_UNAVAILABLE') {
         skipReason = error.message;

@@ -20,6 +20,7 @@ import {
   type FsmSnapshot,
   isGap,
   nextSnapshot,
+  stateStoreSystem,
 } from '../../systems/state-store/index.ts';
 
 export const BATCH = 256;
@@ -36,9 +37,9 @@ export async function storeWith(
   n: number,
   started: StartedSystem<AsyncStateStore>[],
 ): Promise<{ store: AsyncStateStore; received: () => number }> {
-  const system = await startSystem<AsyncStateStore>('state-store');
+  const system = await startSystem(stateStoreSystem);
   started.push(system);
-  const store = await toActive(system.api!);
+  const store = await toActive(system.api);
   const counts = new Array<number>(n).fill(0);
   for (let i = 0; i < n; i++) {
     const sub = store.subscribe({ queueSize: 1024, includeCurrent: false });

@@ -10,20 +10,23 @@ import {
   recordFigure,
   recordLatency,
   recordLoad,
-  type StartedSystem,
+  type SystemOptions,
   startSystem,
 } from '../../harness/index.ts';
-import { openaiUrls, timedStream } from '../../systems/inference/index.ts';
+import { inferenceSystem, openaiUrls, timedStream } from '../../systems/inference/index.ts';
 
 const MAX_TOKENS = 32;
 
-async function withGateway<T>(options: Record<string, unknown>, fn: (v1: string) => Promise<T>): Promise<T> {
-  const sys: StartedSystem = await startSystem('inference', {
+async function withGateway<T>(
+  options: SystemOptions<typeof inferenceSystem>,
+  fn: (v1: string) => Promise<T>,
+): Promise<T> {
+  const sys = await startSystem(inferenceSystem, {
     provider: 'process',
     options: { engine: 'llama_cpp', queueLimit: 4096, ...options },
   });
   try {
-    return await fn(openaiUrls(sys.endpoint as string).v1);
+    return await fn(openaiUrls(sys.endpoint).v1);
   } finally {
     await sys.stop();
   }

@@ -20,7 +20,7 @@ import {
   type ThroughputResult,
   useSystem,
 } from '../../harness/index.ts';
-import { bench, listSegments, type QueueSystemApi } from '../../systems/queue/index.ts';
+import { bench, listSegments, queueSystem } from '../../systems/queue/index.ts';
 import {
   describeWindows,
   expectEveryMessageVerified,
@@ -31,7 +31,7 @@ import {
   trust,
 } from '../_helpers/queue-workload.ts';
 
-const system = useSystem<QueueSystemApi>('queue');
+const system = useSystem(queueSystem);
 const bench_tasks = (tasks: Record<string, () => unknown>) =>
   microBench(tasks, { timeMs: profile().durationMs / 5, warmupMs: profile().warmupMs / 5 });
 
@@ -281,7 +281,7 @@ describe('queue benchmarks', () => {
   it(
     'per-call costs in one process: raw, value and batched paths (tinybench)',
     async () => {
-      const api = system().api!;
+      const api = system().api;
       const raw = api.create<Buffer>({ capacityBytes: 1 << 20, mode: 'raw' });
       const val = api.create<unknown>({ capacityBytes: 1 << 20 });
       const small = Buffer.alloc(64, 1);

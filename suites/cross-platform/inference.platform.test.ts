@@ -14,6 +14,7 @@ import {
   ENV_OVERRIDES,
   getPlatformInfo,
   type InferenceConfigInput,
+  inferenceSystem,
   isInferenceError,
   loadConfig,
   openaiUrls,
@@ -194,11 +195,9 @@ describe('inference config validation and environment overrides', () => {
   });
 
   it('the running server reports the detected engine and its reason (engine auto, no model)', async () => {
-    const s = await startSystem('inference', { provider: 'process', options: { engine: 'auto' } });
+    const s = await startSystem(inferenceSystem, { provider: 'process', options: { engine: 'auto' } });
     try {
-      const st = (await (
-        await fetch(`${openaiUrls(s.endpoint as string).root}/v1/system/status`)
-      ).json()) as {
+      const st = (await (await fetch(`${openaiUrls(s.endpoint).root}/v1/system/status`)).json()) as {
         engine: { name: string; reason: string };
         platform: { system: string } | null;
       };

@@ -1,9 +1,9 @@
-// `rig systems start <name>` starts a system standalone, prints its endpoint, serves, and on
-// Ctrl-C stops it leaving no process behind.
+// `rig systems start <name> --port N` starts a system standalone on that port, prints its
+// endpoint, serves, and on Ctrl-C stops it leaving no process behind.
 import path from 'node:path';
 import { execa } from 'execa';
 import { expect, it } from 'vitest';
-import { REPO_ROOT } from '../../harness/index.ts';
+import { freePort, REPO_ROOT } from '../../harness/index.ts';
 
 function alive(pid: number): boolean {
   try {
@@ -14,10 +14,11 @@ function alive(pid: number): boolean {
   }
 }
 
-it('rig systems start inference serves until SIGINT, then stops its process', async () => {
+it('rig systems start inference --port N serves on N until SIGINT, then stops its process', async () => {
+  const port = await freePort();
   const child = execa(
     process.execPath,
-    [path.join(REPO_ROOT, 'bin', 'rig.mjs'), 'systems', 'start', 'inference'],
+    [path.join(REPO_ROOT, 'bin', 'rig.mjs'), 'systems', 'start', 'inference', '--port', String(port)],
     {
       cwd: REPO_ROOT,
       reject: false,
@@ -36,6 +37,7 @@ it('rig systems start inference serves until SIGINT, then stops its process', as
       void child.then(() => reject(new Error(`rig exited before starting: ${output}`)));
     });
     const [, endpoint, pid] = started;
+    expect(endpoint).toBe(`http://127.0.0.1:${port}`);
     const health = await fetch(`${endpoint}/health`);
     expect(health.status).toBe(200);
     expect(alive(Number(pid))).toBe(true);

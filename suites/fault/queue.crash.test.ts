@@ -5,10 +5,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { profile, progress, recordFigure, seededRandom, useSystem } from '../../harness/index.ts';
-import { type Peer, type QueueSystemApi, spawnPeer } from '../../systems/queue/index.ts';
+import { profile, progress, readRigEnv, recordFigure, seededRandom, useSystem } from '../../harness/index.ts';
+import { type Peer, queueSystem, spawnPeer } from '../../systems/queue/index.ts';
 
-const system = useSystem<QueueSystemApi>('queue');
+const system = useSystem(queueSystem);
 const dir = mkdtempSync(path.join(tmpdir(), 'rig-queue-crash-'));
 const live = new Set<Peer>();
 
@@ -33,9 +33,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('queue under SIGKILL', () => {
   it(`survives ${profile().kills} kills of producers, consumers and lock holders; acknowledged puts are delivered exactly once`, async () => {
-    const api = system().api!;
+    const api = system().api;
     const q = api.create({ capacityBytes: 32 * 1024 });
-    const seed = Number(process.env.RIG_SEED ?? Date.now() % 1_000_000);
+    const seed = readRigEnv().RIG_SEED ?? Date.now() % 1_000_000;
     const rand = seededRandom(seed);
     let nextProducer = 0;
     let nextConsumer = 0;

@@ -19,20 +19,21 @@ import {
 import {
   defaultThreads,
   ensureTinyModel,
+  inferenceSystem,
   LlamaCppEngine,
   openaiUrls,
   type StreamTiming,
   timedStream,
 } from '../../systems/inference/index.ts';
 
-const sys = useSystem('inference', { options: { engine: 'llama_cpp', slots: 4 } });
+const sys = useSystem(inferenceSystem, { options: { engine: 'llama_cpp', slots: 4 } });
 let v1 = '';
 let root = '';
 let model = '';
 let ours = false;
 
 beforeAll(async () => {
-  ({ v1, root } = openaiUrls(sys().endpoint as string));
+  ({ v1, root } = openaiUrls(sys().endpoint));
   ours = sys().provider !== 'external';
   const models = (await (await fetch(`${v1}/models`)).json()) as { data: Array<{ id: string }> };
   model = models.data[0]?.id ?? '';

@@ -4,9 +4,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import { afterAll, describe, expect, it } from 'vitest';
-import { httpLoad, openLoop, profile, recordHttpLoad, recordLoad, targetUrl } from '../../harness/index.ts';
+import { httpLoad, openLoop, profile, recordHttpLoad, recordLoad, targetFor } from '../../harness/index.ts';
 
-const url = targetUrl('http');
+const url = targetFor('http');
 const SKIP = 'no --target http=URL given; this suite measures an HTTP endpoint you name';
 const agentOptions = { keepAlive: true, maxSockets: 256 };
 const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };

@@ -28,7 +28,12 @@ import {
   summarize,
   useSystem,
 } from '../../harness/index.ts';
-import { openaiUrls, type StreamTiming, timedStream } from '../../systems/inference/index.ts';
+import {
+  inferenceSystem,
+  openaiUrls,
+  type StreamTiming,
+  timedStream,
+} from '../../systems/inference/index.ts';
 
 /** SLOs for goodput (a request counts when it meets both). */
 const SLO = { ttftMs: 1_000, tpotMs: 100 };
@@ -36,7 +41,7 @@ const MAX_TOKENS = 8;
 /** Each autocannon child first loads the target unrecorded for this long (JIT of its HTTP client). */
 const WINDOW_WARMUP_MS = 200;
 
-const sys = useSystem('inference', { options: { engine: 'llama_cpp', slots: 4, queueLimit: 256 } });
+const sys = useSystem(inferenceSystem, { options: { engine: 'llama_cpp', slots: 4, queueLimit: 256 } });
 let v1 = '';
 let root = '';
 let model = '';
@@ -45,7 +50,7 @@ let sampler: ResourceSampler | undefined;
 let resources: ResourceResult | undefined;
 
 beforeAll(async () => {
-  ({ v1, root } = openaiUrls(sys().endpoint as string));
+  ({ v1, root } = openaiUrls(sys().endpoint));
   ours = sys().provider !== 'external';
   const models = (await (await fetch(`${v1}/models`)).json()) as { data: Array<{ id: string }> };
   model = models.data[0]?.id ?? '';
@@ -365,12 +370,12 @@ describe('inference load', () => {
   });
 
   it('100 concurrent requests on a tight gateway (2 slots, queue 8): the overflow gets 429 + Retry-After', async () => {
-    const tight = await startSystem('inference', {
+    const tight = await startSystem(inferenceSystem, {
       provider: 'inprocess',
       options: { engine: 'llama_cpp', slots: 2, queueLimit: 8 },
     });
     try {
-      const url = openaiUrls(tight.endpoint as string).v1;
+      const url = openaiUrls(tight.endpoint).v1;
       const results = await Promise.all(
         Array.from({ length: 100 }, (_, i) =>
           fetch(`${url}/chat/completions`, {

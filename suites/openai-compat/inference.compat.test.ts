@@ -7,8 +7,10 @@
 import * as allure from 'allure-js-commons';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordFigure, type StartedSystem, useSystem } from '../../harness/index.ts';
-import { ensureTinyModel, openaiUrls } from '../../systems/inference/index.ts';
+import { recordFigure, type SystemStarted, useSystem } from '../../harness/index.ts';
+import { ensureTinyModel, inferenceSystem, openaiUrls } from '../../systems/inference/index.ts';
+
+type Gateway = SystemStarted<typeof inferenceSystem>;
 
 type Outcome = { state: 'passed' } | { state: 'unsupported'; reason: string };
 const PASS: Outcome = { state: 'passed' };
@@ -298,20 +300,20 @@ const CHECKS: Array<{ name: string; run(env: Env): Promise<Outcome> }> = [
 /** Registers every check against one server and records its conformance share as a figure. */
 function conformance(
   label: string,
-  system: () => StartedSystem,
-  opts: { ours: (s: StartedSystem) => boolean; expectUnsupported?: string[] },
+  system: () => Gateway,
+  opts: { ours: (s: Gateway) => boolean; expectUnsupported?: string[] },
 ) {
   const results = new Map<string, Outcome | 'failed'>();
   let env: Env | undefined;
   let server = label;
   beforeAll(async () => {
-    let s: StartedSystem;
+    let s: Gateway;
     try {
       s = system();
     } catch {
       return; // skipped (no Docker): useSystem skips the tests with its reason
     }
-    const { v1 } = openaiUrls(s.endpoint as string);
+    const { v1 } = openaiUrls(s.endpoint);
     const client = new OpenAI({
       baseURL: v1,
       apiKey: process.env.OPENAI_API_KEY ?? 'none',
@@ -361,12 +363,12 @@ beforeAll(async () => {
 });
 
 describe('OpenAI compatibility: inference target (our gateway on llama_cpp, or --target)', () => {
-  const sys = useSystem('inference', { options: { engine: 'llama_cpp', slots: 4, bodyLimit: 1 << 20 } });
+  const sys = useSystem(inferenceSystem, { options: { engine: 'llama_cpp', slots: 4, bodyLimit: 1 << 20 } });
   conformance('gateway', sys, { ours: (s) => s.provider !== 'external' });
 });
 
 describe('OpenAI compatibility: our gateway on the dummy engine', () => {
-  const sys = useSystem('inference', { provider: 'inprocess', options: { engine: 'dummy' } });
+  const sys = useSystem(inferenceSystem, { provider: 'inprocess', options: { engine: 'dummy' } });
   conformance('dummy', sys, {
     ours: () => true,
     expectUnsupported: ['response_format json_schema is enforced'],
@@ -374,6 +376,6 @@ describe('OpenAI compatibility: our gateway on the dummy engine', () => {
 });
 
 describe("OpenAI compatibility: llama.cpp's server image on the same model (container)", () => {
-  const sys = useSystem('inference', { provider: 'container' });
+  const sys = useSystem(inferenceSystem, { provider: 'container' });
   conformance('llama-cpp-server', sys, { ours: () => false });
 });

@@ -2,9 +2,9 @@
 // queue; the suite proves no loss, no duplicate and per-producer order, at 1x1, 4x4 and 8x8.
 import { afterEach, describe, expect, it } from 'vitest';
 import { profile, progress, recordFigure, useSystem } from '../../harness/index.ts';
-import { listSegments, type Peer, type QueueSystemApi, spawnPeer } from '../../systems/queue/index.ts';
+import { listSegments, type Peer, queueSystem, spawnPeer } from '../../systems/queue/index.ts';
 
-const system = useSystem<QueueSystemApi>('queue');
+const system = useSystem(queueSystem);
 const live: Peer[] = [];
 
 afterEach(() => {
@@ -25,7 +25,7 @@ const SHAPES: Array<[number, number]> = [
 describe('queue producer-consumer across processes', () => {
   for (const [P, C] of SHAPES) {
     it(`${P} producers x ${C} consumers: no loss, no duplicate, per-producer order`, async () => {
-      const api = system().api!;
+      const api = system().api;
       const q = api.create({ capacityBytes: 64 * 1024 }); // small: producers block and the ring wraps
       const perProducer = Math.ceil(profile().count(12_000) / P);
       const consumers = Array.from({ length: C }, (_, id) =>
@@ -79,7 +79,7 @@ describe('queue producer-consumer across processes', () => {
   }
 
   it('leaves no queue segment of this suite in /dev/shm', async () => {
-    const api = system().api!;
+    const api = system().api;
     const names = [...api.names];
     await system().stop();
     const left = listSegments();

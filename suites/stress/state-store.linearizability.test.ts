@@ -5,7 +5,12 @@
 // be caught, which shows that the checker can fail.
 import { afterEach, describe, expect, it } from 'vitest';
 import { profile, recordFigure, type StartedSystem, seededRandom, startSystem } from '../../harness/index.ts';
-import { type AsyncStateStore, type FsmSnapshot, nextSnapshot } from '../../systems/state-store/index.ts';
+import {
+  type AsyncStateStore,
+  type FsmSnapshot,
+  nextSnapshot,
+  stateStoreSystem,
+} from '../../systems/state-store/index.ts';
 
 interface Op {
   id: number;
@@ -218,9 +223,9 @@ afterEach(async () => {
 });
 
 async function activeStore(): Promise<AsyncStateStore> {
-  const system = await startSystem<AsyncStateStore>('state-store');
+  const system = await startSystem(stateStoreSystem);
   started.push(system);
-  const store = system.api!;
+  const store = system.api;
   await store.set(nextSnapshot(store.get(), 'IDLE', 'up'));
   await store.set(nextSnapshot(store.get(), 'ACTIVE', 'go'));
   return store;

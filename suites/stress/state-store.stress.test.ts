@@ -25,6 +25,7 @@ import {
   recordResources,
   recordThroughput,
   type StartedSystem,
+  type SystemOptions,
   seededRandom,
   startSystem,
   summarize,
@@ -43,6 +44,7 @@ import {
   type OverflowPolicy,
   type StoreEvent,
   type Subscription,
+  stateStoreSystem,
   toJsonDict,
   toProto,
 } from '../../systems/state-store/index.ts';
@@ -59,10 +61,10 @@ afterEach(async () => {
 });
 
 /** A fresh store (through the harness provider), moved to ACTIVE. */
-async function activeStore(options: Record<string, unknown> = {}): Promise<AsyncStateStore> {
-  const system = await startSystem<AsyncStateStore>('state-store', { options });
+async function activeStore(options: SystemOptions<typeof stateStoreSystem> = {}): Promise<AsyncStateStore> {
+  const system = await startSystem(stateStoreSystem, { options });
   started.push(system);
-  return toActive(system.api!);
+  return toActive(system.api);
 }
 
 async function settleHeap(): Promise<number> {

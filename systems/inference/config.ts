@@ -61,6 +61,27 @@ export const InferenceConfigSchema = z
 export type InferenceConfig = Readonly<z.output<typeof InferenceConfigSchema>>;
 export type InferenceConfigInput = z.input<typeof InferenceConfigSchema>;
 
+type Shape = typeof InferenceConfigSchema.shape;
+type StartField<T extends z.ZodType> = z.ZodOptional<
+  T extends z.ZodDefault<infer Inner extends z.ZodType> ? Inner : T
+>;
+
+/**
+ * Start options (`startSystem(inferenceSystem, { options })`): every InferenceConfig field but
+ * host and port (the start's own), optional and without its default, so that what a suite does
+ * not set keeps coming from the environment, then the config's defaults. Strict: a misspelt
+ * field fails (`systems.inference.options.engin: unrecognized key`).
+ */
+export const InferenceStartOptionsSchema = z
+  .object(
+    Object.fromEntries(
+      Object.entries(InferenceConfigSchema.shape)
+        .filter(([key]) => key !== 'host' && key !== 'port')
+        .map(([key, field]) => [key, (field instanceof z.ZodDefault ? field.unwrap() : field).optional()]),
+    ) as { [K in Exclude<keyof Shape, 'host' | 'port'>]: StartField<Shape[K]> },
+  )
+  .strict();
+
 /** Environment variable -> config field. */
 export const ENV_OVERRIDES = {
   HOST: 'host',

@@ -1,4 +1,9 @@
 // Public surface of the inference gateway.
+import type { SystemHandle } from '../../harness/index.ts';
+import type definition from './system.ts';
+
+/** The typed handle suites start the gateway with: `useSystem(inferenceSystem, { options })`. */
+export const inferenceSystem: SystemHandle<typeof definition> = { name: 'inference' };
 
 /** The generated tiny test model (fixtures/models): what the smoke profile and tests serve. */
 export { ensureTinyModel, TINY_MODEL_PATH } from '../../fixtures/models/index.ts';
@@ -13,6 +18,7 @@ export {
   type InferenceConfig,
   type InferenceConfigInput,
   InferenceConfigSchema,
+  InferenceStartOptionsSchema,
   loadConfig,
   resolveModelId,
 } from './config.ts';

@@ -1,11 +1,12 @@
 // How the harness starts the inference gateway: as a child process (default), inside the test
 // process, or llama.cpp's published server image as a peer (container, where Docker answers).
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTinyModel, TINY_MODEL_PATH } from '../../fixtures/models/index.ts';
-import { defineSystem } from '../../harness/index.ts';
-import { type InferenceConfigInput, InferenceConfigSchema } from './config.ts';
-import { createGateway, type Gateway } from './server.ts';
+import { type DoctorCheck, defineSystem } from '../../harness/index.ts';
+import { ENV_OVERRIDES, InferenceStartOptionsSchema } from './config.ts';
+import { createGateway } from './server.ts';
 import { waitForOk } from './wait.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -13,45 +14,45 @@ const serveBin = path.join(here, 'bin', 'serve.ts');
 // tsx's loader by absolute URL, so the child starts whatever its working directory is.
 const tsxLoader = import.meta.resolve('tsx');
 
-/** Start options (`startSystem('inference', { options })`): any InferenceConfig field. */
-function configFrom(options: Record<string, unknown>): InferenceConfigInput {
-  const known = new Set(Object.keys(InferenceConfigSchema.shape));
-  return Object.fromEntries(Object.entries(options).filter(([k]) => known.has(k))) as InferenceConfigInput;
+/** Start option -> the environment variable the child reads it from (ENV_OVERRIDES inverted). */
+const ENV_OF: Record<string, string> = Object.fromEntries(
+  Object.entries(ENV_OVERRIDES).map(([variable, field]) => [field, variable]),
+);
+
+/** The models this machine can serve: the generated tiny model, or MODEL_PATH. */
+async function modelsCheck(): Promise<DoctorCheck> {
+  const modelsDir = path.dirname(TINY_MODEL_PATH);
+  const models = existsSync(modelsDir) ? readdirSync(modelsDir).filter((f) => f.endsWith('.gguf')) : [];
+  const envModel = process.env.MODEL_PATH;
+  const ok = models.length > 0 || Boolean(envModel && existsSync(envModel));
+  const repo = path.resolve(here, '..', '..');
+  return {
+    name: 'models',
+    ok,
+    detail:
+      [
+        ...models.map((m) => path.relative(repo, path.join(modelsDir, m))),
+        ...(envModel ? [`MODEL_PATH=${envModel}`] : []),
+      ].join(', ') || 'none',
+    ...(ok ? {} : { hint: 'generated on first use by the inference suites (tiny GGUF), or set MODEL_PATH' }),
+  };
 }
 
-const ENV_OF: Record<string, string> = {
-  engine: 'INFERENCE_ENGINE',
-  modelPath: 'MODEL_PATH',
-  modelId: 'MODEL_ID',
-  slots: 'INFERENCE_SLOTS',
-  queueLimit: 'INFERENCE_QUEUE_LIMIT',
-  queueTimeoutMs: 'INFERENCE_QUEUE_TIMEOUT_MS',
-  requestTimeoutMs: 'INFERENCE_REQUEST_TIMEOUT_MS',
-  bodyLimit: 'INFERENCE_BODY_LIMIT',
-  defaultMaxTokens: 'INFERENCE_MAX_TOKENS',
-  threads: 'INFERENCE_THREADS',
-  contextSize: 'INFERENCE_CONTEXT_SIZE',
-  gpu: 'INFERENCE_GPU',
-  upstreamUrl: 'UPSTREAM_URL',
-  upstreamApiKey: 'UPSTREAM_API_KEY',
-  dummyTokenDelayMs: 'INFERENCE_DUMMY_TOKEN_DELAY_MS',
-};
-
-export default defineSystem<Gateway>({
+export default defineSystem({
   name: 'inference',
   description: 'OpenAI-compatible inference gateway (dummy, llama.cpp, upstream-proxy engines)',
   defaultProvider: 'process',
+  options: InferenceStartOptionsSchema,
   process: {
-    command: ({ port, options }) => {
-      const config = configFrom(options);
+    command: ({ host, port, options: config }) => {
       const env: Record<string, string> = {
-        HOST: '127.0.0.1',
+        HOST: host,
         PORT: String(port),
         INFERENCE_ENGINE: 'llama_cpp',
       };
-      for (const [k, v] of Object.entries(config)) {
-        const name = ENV_OF[k];
-        if (name && v !== undefined) env[name] = String(v);
+      for (const [field, value] of Object.entries(config)) {
+        const variable = ENV_OF[field];
+        if (variable && value !== undefined) env[variable] = String(value);
       }
       const args = ['--import', tsxLoader, serveBin];
       // Without a model path the generated tiny model serves (the bin generates it if missing).
@@ -62,12 +63,17 @@ export default defineSystem<Gateway>({
     stopGraceMs: 5_000,
   },
   inprocess: {
-    async start({ options }) {
-      const config = configFrom(options);
+    async start({ host, port, options: config }) {
       const engine = config.engine ?? 'llama_cpp';
       const modelPath = config.modelPath ?? (engine === 'llama_cpp' ? await ensureTinyModel() : undefined);
       const gw = await createGateway(
-        { port: 0, ...config, engine, ...(modelPath ? { modelPath } : {}) },
+        {
+          host: host ?? '127.0.0.1',
+          port: port ?? 0,
+          ...config,
+          engine,
+          ...(modelPath ? { modelPath } : {}),
+        },
         { env: {} },
       );
       try {
@@ -105,4 +111,5 @@ export default defineSystem<Gateway>({
     wait: waitForOk('/health', { timeoutMs: 120_000 }),
   },
   externalWait: waitForOk('/models', { base: 'v1', timeoutMs: 30_000 }),
+  doctor: async () => [await modelsCheck()],
 });

@@ -1,4 +1,9 @@
 // Public surface of the shared-memory queue (systems/queue): see README.md.
+import type { SystemHandle } from '../../harness/index.ts';
+import type definition from './system.ts';
+
+/** The typed handle suites start the queue with: `useSystem(queueSystem)`, then `.api.create()`. */
+export const queueSystem: SystemHandle<typeof definition> = { name: 'queue' };
 
 export * as bench from './bench/index.ts';
 export {

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { defineSystem } from '../../harness/index.ts';
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { type DoctorCheck, defineSystem } from '../../harness/index.ts';
 import * as queue from './index.ts';
+import { ADDON_PATH, native } from './src/native.ts';
 
 /** What `startSystem('queue')` hands a suite: the module plus a factory whose queues stop() destroys. */
 export interface QueueSystemApi {
@@ -12,10 +15,26 @@ export interface QueueSystemApi {
   readonly names: readonly string[];
 }
 
-export default defineSystem<QueueSystemApi>({
+/** Whether the Node-API addon was built and loads on this machine. */
+async function addonCheck(): Promise<DoctorCheck> {
+  const hint = 'npm ci (runs systems/queue/install.mjs), or node scripts/postinstall.mjs';
+  if (!existsSync(ADDON_PATH)) return { name: 'addon', ok: false, detail: 'not built', hint };
+  try {
+    const { layoutVersion } = native();
+    return { name: 'addon', ok: true, detail: `built, loads (layout ${layoutVersion})` };
+  } catch (error) {
+    const cause = (error as { cause?: Error }).cause?.message.split('\n')[0];
+    return { name: 'addon', ok: false, detail: `built, does not load: ${cause ?? error}`, hint };
+  }
+}
+
+export default defineSystem({
   name: 'queue',
   description: 'shared-memory MPMC ring-buffer queue: C core + Node-API addon + TypeScript API',
   defaultProvider: 'inprocess',
+  /** No start options: each queue takes its own in `api.create(options)`. */
+  options: z.object({}).strict(),
+  doctor: async () => [await addonCheck()],
   inprocess: {
     async start() {
       const prefix = `sys-${process.pid}-${randomBytes(3).toString('hex')}-`;

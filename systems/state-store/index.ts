@@ -1,4 +1,9 @@
 // Public surface of the state store: suites and users import only from here.
+import type { SystemHandle } from '../../harness/index.ts';
+import type definition from './system.ts';
+
+/** The typed handle suites start the store with: `startSystem(stateStoreSystem, { options })`. */
+export const stateStoreSystem: SystemHandle<typeof definition> = { name: 'state-store' };
 
 export { fromJsonDict, type SnapshotJson, SnapshotJsonSchema, toJsonDict } from './convert-json.ts';
 export { fromProto, PROTO_PATH, toProto } from './convert-proto.ts';

@@ -2,11 +2,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineSystem } from '../../harness/index.ts';
-import { parseOptions } from './options.ts';
 import { AsyncStateStore } from './store.ts';
 
-/** Start options (`startSystem('state-store', { options })`). */
-const StartOptionsSchema = z
+/** Start options (`startSystem(stateStoreSystem, { options })`); the harness validates them. */
+export const StateStoreStartOptionsSchema = z
   .object({
     /** Back the store with a journal in the start's temp dir. Default false. */
     journal: z.boolean().default(false),
@@ -15,14 +14,15 @@ const StartOptionsSchema = z
   })
   .strict();
 
-export default defineSystem<AsyncStateStore>({
+export default defineSystem({
   name: 'state-store',
   description:
     'versioned async FSM state store with bounded subscriptions and an optional crash-safe journal',
   defaultProvider: 'inprocess',
+  options: StateStoreStartOptionsSchema,
   inprocess: {
     async start(ctx) {
-      const o = parseOptions(StartOptionsSchema, ctx.options, 'options');
+      const o = ctx.options;
       const store = o.journal
         ? await AsyncStateStore.open({
             journal: path.join(ctx.tmpDir, 'state.journal'),

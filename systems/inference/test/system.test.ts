@@ -1,8 +1,9 @@
 // The harness providers of system.ts: the child process (default) and in-process gateways.
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { startSystem } from '../../../harness/index.ts';
-import type { Gateway } from '../server.ts';
+import { freePort, RigError, startSystem } from '../../../harness/index.ts';
+import { inferenceSystem } from '../index.ts';
+import definition from '../system.ts';
 import { openaiUrls } from '../wait.ts';
 
 async function chatOnce(endpoint: string): Promise<{ text: string; chunks: number }> {
@@ -25,11 +26,13 @@ async function chatOnce(endpoint: string): Promise<{ text: string; chunks: numbe
 }
 
 describe('inference system providers', () => {
-  it('process: serves the generated model; the openai client chats with it, streaming', async () => {
-    const sys = await startSystem('inference', { provider: 'process' });
+  it('process: serves the generated model on the requested port; the openai client chats with it, streaming', async () => {
+    const port = await freePort();
+    const sys = await startSystem(inferenceSystem, { provider: 'process', port });
     try {
       expect(sys.pid).toBeGreaterThan(0);
-      const r = await chatOnce(sys.endpoint as string);
+      expect(sys.endpoint).toBe(`http://127.0.0.1:${port}`);
+      const r = await chatOnce(sys.endpoint);
       expect(r.chunks).toBeGreaterThan(2);
     } finally {
       const stopped = await sys.stop();
@@ -37,17 +40,39 @@ describe('inference system providers', () => {
     }
   });
 
-  it('inprocess: the same gateway in the test process', async () => {
-    const sys = await startSystem<Gateway>('inference', {
+  it('inprocess: the same gateway in the test process, on the requested port', async () => {
+    const port = await freePort();
+    const sys = await startSystem(inferenceSystem, {
       provider: 'inprocess',
+      port,
       options: { engine: 'dummy' },
     });
     try {
-      expect(sys.api?.state.engine.name).toBe('dummy');
-      const r = await chatOnce(sys.endpoint as string);
+      expect(sys.api.state.engine.name).toBe('dummy');
+      expect(new URL(sys.endpoint).port).toBe(String(port));
+      const r = await chatOnce(sys.endpoint);
       expect(r.text.length).toBeGreaterThan(0);
     } finally {
       await sys.stop();
     }
+  });
+
+  it('refuses a misspelt start option with its path, before anything starts', async () => {
+    // @ts-expect-error engin is not an option
+    const error = await startSystem(inferenceSystem, { options: { engin: 'dummy' } }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RigError);
+    expect((error as RigError).code).toBe('RIG_CONFIG_INVALID');
+    expect((error as RigError).message).toMatch(
+      /^systems\.inference\.options\.engin: unrecognized key \(allowed: engine, /,
+    );
+    const bad = await startSystem(inferenceSystem, { options: { slots: 0 } }).catch((e: unknown) => e);
+    expect((bad as RigError).message).toMatch(/^systems\.inference\.options\.slots: /);
+  });
+
+  it('doctor: reports the models this machine can serve', async () => {
+    const checks = await definition.doctor();
+    expect(checks.map((c) => c.name)).toEqual(['models']);
   });
 });

@@ -1,23 +1,25 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RigError } from '../errors.ts';
-import { startProcess } from './process-provider.ts';
-import type { ProcessProvider } from './types.ts';
-import { Wait } from './wait.ts';
+import { RigError } from '../../errors.ts';
+import type { ProcessProvider } from '../types.ts';
+import { Wait } from '../wait.ts';
+import { freePort, startProcess } from './process.ts';
 
 const server = `
 const http = require('node:http');
 const port = Number(process.argv[1]);
 console.log('booting');
-http.createServer((req, res) => res.end('ok')).listen(port, '127.0.0.1', () => console.log('listening on ' + port));
+const host = process.argv[2];
+http.createServer((req, res) => res.end('ok')).listen(port, host, () => console.log('listening on ' + host + ':' + port));
 `;
 
 function provider(script: string, wait?: ProcessProvider['wait']): ProcessProvider {
   return {
-    command: ({ port }) => ({ file: process.execPath, args: ['-e', script, String(port)] }),
+    command: ({ host, port }) => ({ file: process.execPath, args: ['-e', script, String(port), host] }),
     ...(wait ? { wait } : {}),
     stopGraceMs: 1000,
   };
@@ -82,5 +84,47 @@ describe('process provider', () => {
     );
     await started.stop();
     expect(existsSync(c.tmpDir)).toBe(false);
+  });
+
+  it('listens on the requested port, and refuses one that is taken', async () => {
+    const port = await freePort();
+    const started = await startProcess('echo', provider(server), { ...(await ctx()), port }, async () => {});
+    try {
+      expect(started.endpoint).toBe(`http://127.0.0.1:${port}`);
+      expect(await (await fetch(started.endpoint)).text()).toBe('ok');
+      expect(started.logs()).toContain(`listening on 127.0.0.1:${port}`);
+      let cleaned = false;
+      const taken = await startProcess('second', provider(server), { ...(await ctx()), port }, async () => {
+        cleaned = true;
+      }).catch((e: unknown) => e);
+      expect((taken as RigError).code).toBe('RIG_CONFIG_INVALID');
+      expect((taken as RigError).message).toContain(`port ${port} on 127.0.0.1 cannot be used: EADDRINUSE`);
+      expect(cleaned).toBe(true);
+    } finally {
+      await started.stop();
+    }
+  });
+
+  it('listens on a wildcard host and is reached through loopback', async () => {
+    const started = await startProcess(
+      'echo',
+      provider(server),
+      { ...(await ctx()), host: '0.0.0.0' },
+      async () => {},
+    );
+    try {
+      expect(started.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(started.logs()).toContain('listening on 0.0.0.0:');
+      const port = Number(new URL(started.endpoint).port);
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect({ host: '127.0.0.1', port }, () => {
+          socket.destroy();
+          resolve();
+        });
+        socket.on('error', reject);
+      });
+    } finally {
+      await started.stop();
+    }
   });
 });

@@ -1,7 +1,7 @@
-import { RigError } from '../errors.ts';
-import { LogBuffer } from './log-buffer.ts';
-import type { ContainerProvider, StartedSystem, StoppedSystem } from './types.ts';
-import { Wait } from './wait.ts';
+import { RigError } from '../../errors.ts';
+import { LogBuffer } from '../log-buffer.ts';
+import type { ContainerProvider, Provider, StartContext, StartedRemote, StoppedSystem } from '../types.ts';
+import { Wait } from '../wait.ts';
 
 let dockerCheck: Promise<string | undefined> | undefined;
 
@@ -19,12 +19,16 @@ export function dockerUnavailableReason(): Promise<string | undefined> {
   return dockerCheck;
 }
 
-/** Starts the system's container through testcontainers and waits for readiness. */
+/**
+ * Starts the system's container through testcontainers and waits for readiness. The container's
+ * port is mapped to a free host port, or to ctx.port when the caller asked for one.
+ */
 export async function startContainer(
   name: string,
   provider: ContainerProvider,
+  ctx: Pick<StartContext, 'port'>,
   cleanup: () => Promise<void>,
-): Promise<StartedSystem> {
+): Promise<StartedRemote<'container'>> {
   const reason = await dockerUnavailableReason();
   if (reason) {
     await cleanup();
@@ -32,7 +36,9 @@ export async function startContainer(
   }
   await provider.setup?.();
   const { GenericContainer } = await import('testcontainers');
-  let builder = new GenericContainer(provider.image).withExposedPorts(provider.port);
+  let builder = new GenericContainer(provider.image).withExposedPorts(
+    ctx.port === undefined ? provider.port : { container: provider.port, host: ctx.port },
+  );
   if (provider.command) builder = builder.withCommand(provider.command);
   if (provider.env) builder = builder.withEnvironment(provider.env);
   if (provider.binds) {
@@ -78,3 +84,10 @@ export async function startContainer(
     stop,
   };
 }
+
+export const containerProvider: Provider = {
+  description: 'a container through testcontainers (skipped with the reason when no Docker answers)',
+  supports: (definition) => Boolean(definition.container),
+  // startSystem asks supports() first.
+  start: (definition, ctx, cleanup) => startContainer(definition.name, definition.container!, ctx, cleanup),
+};

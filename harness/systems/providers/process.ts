@@ -1,0 +1,151 @@
+import net from 'node:net';
+import { execa } from 'execa';
+import { RigError } from '../../errors.ts';
+import { LogBuffer } from '../log-buffer.ts';
+import type { ProcessProvider, Provider, StartContext, StartedRemote, StoppedSystem } from '../types.ts';
+import { Wait } from '../wait.ts';
+
+/** Where a server listening on `host` is reached: a wildcard address reads as loopback. */
+export function connectHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '::1';
+  return host;
+}
+
+/** `host` as it goes in a URL: IPv6 addresses in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** A free TCP port on `host` (default 127.0.0.1), chosen by the kernel. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Fails with RIG_CONFIG_INVALID when `host:port` cannot be listened on (in use, not ours). */
+export function assertPortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new RigError(
+          'RIG_CONFIG_INVALID',
+          `port ${port} on ${host} cannot be used: ${error.code ?? error.message}`,
+          {
+            hint: 'pass another --port, or stop what listens there',
+          },
+        ),
+      ),
+    );
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Spawns the system in its own process group on the requested host and port (default 127.0.0.1
+ * and a free port), captures stdout/stderr, waits for readiness, and on stop sends SIGTERM to the
+ * group, then SIGKILL after the grace period: no orphans.
+ */
+export async function startProcess(
+  name: string,
+  provider: ProcessProvider,
+  ctx: StartContext,
+  cleanup: () => Promise<void>,
+): Promise<StartedRemote<'process'>> {
+  const host = ctx.host ?? '127.0.0.1';
+  let port = ctx.port ?? 0;
+  try {
+    if (ctx.port === undefined) port = await freePort(host);
+    else await assertPortFree(host, port);
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  const { file, args, env, cwd } = await provider.command({ ...ctx, host, port });
+  const logs = new LogBuffer();
+  const child = execa(file, args, {
+    env: { ...process.env, ...env },
+    ...(cwd ? { cwd } : {}),
+    reject: false,
+    detached: true,
+    cleanup: true,
+    stdin: 'ignore',
+    buffer: false,
+    all: true,
+  });
+  child.all?.on('data', (chunk: Buffer) => logs.push(chunk));
+  let exit: { code: number | null } | undefined;
+  const done = child.then((result) => {
+    exit = { code: result.exitCode ?? null };
+    logs.push(
+      `\n[rig] ${name} exited with code ${result.exitCode ?? 'null'}${result.signal ? ` (${result.signal})` : ''}\n`,
+    );
+  });
+  const pid = child.pid;
+  const reach = connectHost(host);
+  const endpoint = (provider.endpoint ?? ((p, h) => `http://${urlHost(h)}:${p}`))(port, reach);
+  let stopped: StoppedSystem | undefined;
+
+  const stop = async (): Promise<StoppedSystem> => {
+    if (stopped) return stopped;
+    if (pid !== undefined && !exit) {
+      const signalGroup = (signal: NodeJS.Signals) => {
+        try {
+          process.kill(-pid, signal);
+        } catch {
+          child.kill(signal);
+        }
+      };
+      signalGroup('SIGTERM');
+      const grace = provider.stopGraceMs ?? 5_000;
+      const timer = new Promise((r) => setTimeout(r, grace));
+      await Promise.race([done, timer]);
+      if (!exit || isAlive(pid)) signalGroup('SIGKILL');
+      await done;
+    }
+    await cleanup();
+    stopped = { name, exitCode: exit?.code ?? null, logs: logs.text() };
+    return stopped;
+  };
+
+  const wait = provider.wait ?? Wait.forHttp('/');
+  try {
+    await wait.waitUntilReady({
+      endpoint,
+      host: reach,
+      port,
+      logs: () => logs.text(),
+      exited: () => exit,
+    });
+  } catch (error) {
+    await stop();
+    if (error instanceof RigError) throw new RigError(error.code, `system ${name}: ${error.message}`);
+    throw error;
+  }
+  return { name, provider: 'process', endpoint, api: undefined, pid, logs: () => logs.text(), stop };
+}
+
+export const processProvider: Provider = {
+  description: 'a child process in its own process group, on a free (or the requested) port',
+  supports: (definition) => Boolean(definition.process),
+  // startSystem asks supports() first.
+  start: (definition, ctx, cleanup) => startProcess(definition.name, definition.process!, ctx, cleanup),
+};
