@@ -1,0 +1,194 @@
+// A producer of a chunked stream: each append() stores the bytes as an object, then appends the
+// chunk to the manifest with a compare-and-swap (If-Match). On 412 it re-reads the manifest and
+// tries again, so any number of producers (or concurrent appends) lose no chunk and list none twice.
+import { createHash, randomBytes } from 'node:crypto';
+import { StorageError } from '../errors.ts';
+import { type ManifestRef, newVersionId } from '../keys.ts';
+import type { Chunk, Manifest } from '../manifest.ts';
+import type { ManifestState, StorageClient } from './storage-client.ts';
+
+export interface StreamProducerOptions {
+  userId: string;
+  blockId: string;
+  /** Default: a new, time-sortable id. */
+  versionId?: string;
+  contentType?: string;
+  /** Extra fields written into the manifest when it is created. */
+  extra?: Record<string, unknown>;
+  /** When the manifest already exists and is generating: 'join' it (default) or throw. */
+  onExisting?: 'join' | 'error';
+  /** Publish the version as the block's latest when it is created. Default false. */
+  publish?: boolean;
+  /** Manifest updates tried before STORAGE_CONFLICT_RETRIES_EXHAUSTED. Default 100. */
+  maxRetries?: number;
+  /** Chunks above this many bytes go up as multipart uploads of this part size. Default 8 MiB. */
+  partSize?: number;
+}
+
+export interface AppendedChunk {
+  index: number;
+  key: string;
+  name: string;
+  size: number;
+  sha256: string;
+  /** The manifest ETag after this append. */
+  etag: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class StreamProducer {
+  readonly ref: ManifestRef;
+  readonly #client: StorageClient;
+  readonly #opts: StreamProducerOptions;
+  #state: ManifestState | undefined;
+  #seq = 0;
+  #started: Promise<void> | undefined;
+  /** Manifest commits run in append() call order; uploads run ahead of them. */
+  #commits: Promise<unknown> = Promise.resolve();
+  readonly #tag = randomBytes(3).toString('hex');
+
+  constructor(client: StorageClient, options: StreamProducerOptions) {
+    this.#client = client;
+    this.#opts = options;
+    this.ref = {
+      userId: options.userId,
+      blockId: options.blockId,
+      versionId: options.versionId ?? newVersionId(),
+    };
+  }
+
+  get versionId(): string {
+    return this.ref.versionId;
+  }
+
+  /** The manifest ETag this producer last wrote or read. */
+  get etag(): string | undefined {
+    return this.#state?.etag;
+  }
+
+  /** Creates the manifest (If-None-Match: *), or joins an existing one that is still generating. */
+  start(): Promise<void> {
+    this.#started ??= this.#create();
+    return this.#started;
+  }
+
+  async #create(): Promise<void> {
+    const manifest: Manifest = { ...this.#opts.extra, status: 'generating', chunks: [] };
+    try {
+      const { etag } = await this.#client.putManifest(this.ref, manifest, { ifNoneMatch: '*' });
+      this.#state = { etag, manifest };
+      if (this.#opts.publish) await this.#client.publishVersion(this.ref);
+    } catch (e) {
+      if (!(e instanceof StorageError) || e.code !== 'STORAGE_PRECONDITION_FAILED') throw e;
+      if (this.#opts.onExisting === 'error') throw e;
+      const current = await this.#read();
+      if (current.manifest.status !== 'generating') {
+        throw new StorageError(
+          'STORAGE_MANIFEST_NOT_APPENDABLE',
+          `version ${this.ref.versionId} exists and is ${current.manifest.status}`,
+        );
+      }
+    }
+  }
+
+  async #read(): Promise<ManifestState> {
+    const got = await this.#client.getManifest(this.ref);
+    if (got === undefined || got === 'not-modified') {
+      throw new StorageError('STORAGE_NOT_FOUND', `manifest ${this.ref.versionId} vanished`);
+    }
+    this.#state = got;
+    return got;
+  }
+
+  /**
+   * Compare-and-swap loop: `change` maps the current manifest to the next one, or to undefined when
+   * there is nothing to do (e.g. a retry finds its chunk already listed).
+   */
+  async #update(change: (m: Manifest) => Manifest | undefined): Promise<ManifestState> {
+    const maxRetries = this.#opts.maxRetries ?? 100;
+    for (let attempt = 0; attempt < maxRetries; attempt++) {
+      const current = this.#state ?? (await this.#read());
+      const next = change(current.manifest);
+      if (!next) return current;
+      try {
+        const { etag } = await this.#client.putManifest(this.ref, next, { ifMatch: current.etag });
+        this.#state = { etag, manifest: next };
+        return this.#state;
+      } catch (e) {
+        if (!(e instanceof StorageError) || e.code !== 'STORAGE_PRECONDITION_FAILED') throw e;
+        this.#state = undefined;
+        // Back off a little, randomly, so that racing writers do not collide in lock step.
+        await sleep(Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)));
+      }
+    }
+    throw new StorageError(
+      'STORAGE_CONFLICT_RETRIES_EXHAUSTED',
+      `manifest ${this.ref.versionId}: ${maxRetries} conditional updates in a row lost the race`,
+    );
+  }
+
+  /** Stores `bytes` as the next chunk and lists it in the manifest. */
+  async append(bytes: Uint8Array, opts: { name?: string } = {}): Promise<AppendedChunk> {
+    await this.start();
+    const seq = ++this.#seq;
+    const fileName = `chunk-${String(seq).padStart(6, '0')}-${this.#tag}${randomBytes(2).toString('hex')}`;
+    const name = opts.name ?? fileName;
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const upload = this.#client.uploadObject(
+      {
+        userId: this.ref.userId,
+        blockId: this.ref.blockId,
+        versionId: this.ref.versionId,
+        fileName,
+        contentType: this.#opts.contentType ?? 'application/octet-stream',
+      },
+      bytes,
+      this.#opts.partSize ? { partSize: this.#opts.partSize } : {},
+    );
+    const previous = this.#commits;
+    const commit = (async () => {
+      const object = await upload;
+      await previous.catch(() => undefined);
+      let index = -1;
+      const state = await this.#update((m) => {
+        const existing = m.chunks.find((c) => c.key === object.key);
+        if (existing) {
+          index = existing.index;
+          return undefined;
+        }
+        if (m.status !== 'generating') {
+          throw new StorageError('STORAGE_MANIFEST_NOT_APPENDABLE', `manifest is ${m.status}; cannot append`);
+        }
+        index = m.chunks.length;
+        const chunk: Chunk = { name, key: object.key, size: bytes.length, sha256, index };
+        return { ...m, chunks: [...m.chunks, chunk] };
+      });
+      return { index, key: object.key, name, size: bytes.length, sha256, etag: state.etag };
+    })();
+    this.#commits = commit;
+    return commit;
+  }
+
+  /** Waits for pending appends, then marks the stream completed (with optional extra fields). */
+  async finish(extra: Record<string, unknown> = {}): Promise<string> {
+    return (await this.#final('completed', extra)).etag;
+  }
+
+  /** Waits for pending appends, then marks the stream failed with `reason`. */
+  async fail(reason: string, extra: Record<string, unknown> = {}): Promise<string> {
+    return (await this.#final('failed', { ...extra, error: reason })).etag;
+  }
+
+  async #final(status: 'completed' | 'failed', extra: Record<string, unknown>): Promise<ManifestState> {
+    await this.start();
+    await this.#commits.catch(() => undefined);
+    return this.#update((m) => {
+      if (m.status === status) return undefined;
+      if (m.status !== 'generating') {
+        throw new StorageError('STORAGE_MANIFEST_NOT_APPENDABLE', `manifest is already ${m.status}`);
+      }
+      return { ...m, ...extra, status, chunks: m.chunks };
+    });
+  }
+}
