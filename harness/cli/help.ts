@@ -19,7 +19,7 @@ Run "rig <command> --help" for a command's options.`,
   --profile   smoke (default: every suite, short), nightly (long stress, soak, faults), bench (benchmarks)
   --system    only files of these systems (e.g. queue,state-store)
   --suite     only these categories (unit, stress, latency, load, producer-consumer, openai-compat,
-              cross-platform, fault, bench, e2e) or file-name parts
+              cross-platform, fault, security, bench, e2e) or file-name parts
   --target    run a system's suites against an external server, e.g. inference=http://127.0.0.1:8080/v1
               (http, https, ws or wss; RIG_TARGET_<NAME> does the same from the environment)
   --no-gate   record figures without failing on threshold breaches or regressions

@@ -17,6 +17,7 @@ export const SUITE_CATEGORIES = [
   'e2e',
   'harness',
   'instructions',
+  'security',
 ] as const;
 export type SuiteCategory = (typeof SUITE_CATEGORIES)[number];
 
