@@ -102,12 +102,14 @@ export type StorageConfig = Readonly<z.output<typeof StorageConfigSchema>>;
 export type StorageConfigInput = z.input<typeof StorageConfigSchema>;
 
 /**
- * What a harness user may pass to `startSystem('storage', { options })`. The harness chooses host,
- * port and root itself; everything else is a StorageConfig field. No defaults here: an absent
- * field keeps the config default.
+ * What a harness user may pass to `startSystem('storage', { options })`. The harness chooses host
+ * and port itself; everything else is a StorageConfig field. No defaults here: an absent field
+ * keeps the config default, and an absent `root` means a root inside the start's temp dir.
  */
 export const StorageOptionsSchema = z
   .object({
+    /** A data root kept across starts (restart on the same data); never removed by the harness. */
+    root: z.string().min(1).optional(),
     backend: z.enum(BACKEND_CHOICES).optional(),
     s3: z
       .object({

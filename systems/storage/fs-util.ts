@@ -1,12 +1,10 @@
 // Durable file operations: atomic replace (temp + fsync + rename + fsync of the directory) and
 // spooling a request body to a temp file while counting and hashing it.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { StorageError } from './errors.ts';
+import { Md5 } from './md5-worker.ts';
 
 /** Temp files carry this marker; a restart removes any it finds (they were never published). */
 export const TEMP_MARKER = '.tmp-';
@@ -72,33 +70,6 @@ export interface SpooledBody {
   sha256: string;
 }
 
-class CountingHasher extends Transform {
-  size = 0;
-  readonly md5 = createHash('md5');
-  readonly sha256 = createHash('sha256');
-  constructor(
-    private readonly maxBytes: number,
-    private readonly drainBytes: number,
-  ) {
-    super();
-  }
-  get overflow(): boolean {
-    return this.size > this.maxBytes;
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.overflow) {
-      // Past the limit: stop storing, but read on (up to drainBytes) so that the client, still
-      // sending, gets the 413 instead of a reset connection.
-      done(this.size > this.drainBytes ? tooLarge(this.maxBytes) : null);
-      return;
-    }
-    this.md5.update(chunk);
-    this.sha256.update(chunk);
-    done(null, chunk);
-  }
-}
-
 function tooLarge(maxBytes: number): StorageError {
   return new StorageError(
     'STORAGE_PART_TOO_LARGE',
@@ -106,28 +77,75 @@ function tooLarge(maxBytes: number): StorageError {
   );
 }
 
+/** Received pieces (64 KiB off the socket) are gathered into writes and hash updates of this size. */
+const BATCH_BYTES = 1 << 20;
+
 /**
  * Streams `body` into a new file under `dir`, fsynced, counting bytes and hashing (MD5 for the
- * ETag, SHA-256 for integrity). Past `maxBytes` nothing more is written and, once the body has
- * been read (at most `drainBytes`), STORAGE_PART_TOO_LARGE is thrown. On any failure the file is
- * removed; memory use is one stream buffer, whatever the size.
+ * ETag, SHA-256 for integrity). The pieces are gathered into 1 MiB batches: each is hashed
+ * SHA-256 here, handed to the MD5 worker (md5-worker.ts) and written while the next one arrives,
+ * so a 16 MiB body costs 16 writes and one fsync, on the descriptor that wrote it. Past `maxBytes`
+ * nothing more is written and, once the body has been read (at most `drainBytes`),
+ * STORAGE_PART_TOO_LARGE is thrown. On any failure the file is removed; memory use is two
+ * batches, whatever the size.
  */
 export async function spoolBody(
-  body: NodeJS.ReadableStream,
+  body: AsyncIterable<Buffer | Uint8Array | string>,
   dir: string,
   maxBytes: number,
   drainBytes = maxBytes,
 ): Promise<SpooledBody> {
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${TEMP_MARKER}spool-${randomBytes(8).toString('hex')}`);
-  const counter = new CountingHasher(maxBytes, Math.max(maxBytes, drainBytes));
+  const limit = Math.max(maxBytes, drainBytes);
+  const sha256 = createHash('sha256');
+  const md5 = new Md5();
+  let size = 0;
+  let fh: FileHandle | undefined;
   try {
-    await pipeline(body, counter, createWriteStream(file, { flags: 'wx' }));
-    if (counter.overflow) throw tooLarge(maxBytes);
-    await fsyncFile(file);
+    fh = await open(file, 'wx');
+    const out = fh;
+    let writing: Promise<unknown> = Promise.resolve();
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      if (batchBytes === 0) return;
+      // one buffer that owns its memory: the worker gets it without copying a socket's pool
+      const data = Buffer.allocUnsafeSlow(batchBytes);
+      let at = 0;
+      for (const b of batch) at += b.copy(data, at);
+      batch = [];
+      batchBytes = 0;
+      sha256.update(data);
+      md5.update(data);
+      await writing; // one write in flight, in order, while the next batch arrives
+      writing = out.write(data, 0, data.length);
+      writing.catch(() => undefined); // handled: the next await of `writing` throws it
+    };
+    for await (const piece of body) {
+      const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+      size += chunk.length;
+      if (size > maxBytes) {
+        // Past the limit: stop storing, but read on (up to drainBytes) so that the client, still
+        // sending, gets the 413 instead of a reset connection.
+        if (size > limit) break;
+        continue;
+      }
+      batch.push(chunk);
+      batchBytes += chunk.length;
+      if (batchBytes >= BATCH_BYTES) await flush();
+    }
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    await flush();
+    await writing;
+    await out.sync();
+    await out.close();
+    fh = undefined;
+    return { path: file, size, md5: await md5.digest(), sha256: sha256.digest('hex') };
   } catch (e) {
+    md5.drop();
+    await fh?.close().catch(() => undefined);
     await rm(file, { force: true });
     throw e;
   }
-  return { path: file, size: counter.size, md5: counter.md5.digest(), sha256: counter.sha256.digest('hex') };
 }

@@ -1,5 +1,6 @@
-// How the harness starts the storage service: as a child process (default; its data root inside
-// the start's temp dir, removed on stop) or inside the test process.
+// How the harness starts the storage service: as a child process (default) or inside the test
+// process. The data root is the `root` start option when given (kept: the harness removes only
+// what it created), else one inside the start's temp dir, removed with it on stop.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineSystem, Wait } from '../../harness/index.ts';
@@ -10,6 +11,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const serveBin = path.join(here, 'bin', 'serve.ts');
 // tsx's loader by absolute URL, so the child starts whatever its working directory is.
 const tsxLoader = import.meta.resolve('tsx');
+
+/** The `root` option, else a root inside the start's temp dir (removed with it). */
+const rootFor = (options: StorageOptions, tmpDir: string) =>
+  options.root ?? path.join(tmpDir, 'storage-root');
 
 /** Start options as STORAGE_* variables for the child (ENV_OVERRIDES inverted). */
 export function optionsToEnv(options: StorageOptions): Record<string, string> {
@@ -30,7 +35,7 @@ export default defineSystem({
   process: {
     command: ({ host, port, tmpDir, options }) => ({
       file: process.execPath,
-      args: ['--import', tsxLoader, serveBin, '--root', path.join(tmpDir, 'storage-root')],
+      args: ['--import', tsxLoader, serveBin, '--root', rootFor(options, tmpDir)],
       env: { ...optionsToEnv(options), STORAGE_HOST: host, STORAGE_PORT: String(port) },
     }),
     wait: Wait.forHttp('/health', { timeoutMs: 30_000 }),
@@ -39,7 +44,7 @@ export default defineSystem({
   inprocess: {
     async start({ host, port, tmpDir, options }) {
       const server = await createStorageServer(
-        { ...options, host: host ?? '127.0.0.1', port: port ?? 0, root: path.join(tmpDir, 'storage-root') },
+        { ...options, host: host ?? '127.0.0.1', port: port ?? 0, root: rootFor(options, tmpDir) },
         { env: {} },
       );
       try {

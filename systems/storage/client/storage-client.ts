@@ -135,6 +135,21 @@ function uploadSummary(w: Wire): UploadSummary {
   };
 }
 
+/** Reads an answer's body; a connection cut mid-body is STORAGE_HTTP_ERROR, like one cut before it. */
+async function readBody<T>(res: Response, read: (r: Response) => Promise<T>): Promise<T> {
+  try {
+    return await read(res);
+  } catch (e) {
+    throw new StorageError(
+      'STORAGE_HTTP_ERROR',
+      `reading the answer of ${res.url}: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
 export class StorageClient {
   readonly baseUrl: string;
   readonly #headers: Record<string, string>;
@@ -188,7 +203,7 @@ export class StorageClient {
       headers: body !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
     });
     if (!res.ok) throw await errorFrom(res);
-    return (await res.json()) as Wire;
+    return (await readBody(res, (r) => r.json())) as Wire;
   }
 
   async health(): Promise<{ status: string; backend: string; watchers: number }> {
@@ -223,7 +238,7 @@ export class StorageClient {
       headers: { 'content-type': 'application/octet-stream' },
     });
     if (!res.ok) throw await errorFrom(res);
-    const w = (await res.json()) as Wire;
+    const w = (await readBody(res, (r) => r.json())) as Wire;
     return { etag: String(w.etag), partNumber: Number(w.part_number), size: Number(w.size) };
   }
 
@@ -267,7 +282,7 @@ export class StorageClient {
       headers: { 'content-type': t.contentType ?? 'application/octet-stream' },
     });
     if (!res.ok) throw await errorFrom(res);
-    return objectResult((await res.json()) as Wire);
+    return objectResult((await readBody(res, (r) => r.json())) as Wire);
   }
 
   /**
@@ -325,7 +340,10 @@ export class StorageClient {
       throw e;
     }
     if (!res.ok) throw await errorFrom(res);
-    return { etag: res.headers.get('etag') ?? '', manifest: (await res.json()) as Manifest };
+    return {
+      etag: res.headers.get('etag') ?? '',
+      manifest: (await readBody(res, (r) => r.json())) as Manifest,
+    };
   }
 
   /** Conditional write; STORAGE_PRECONDITION_FAILED when another writer got there first. */
@@ -355,7 +373,7 @@ export class StorageClient {
     );
     if (res.status === 304) return 'not-modified';
     if (!res.ok) throw await errorFrom(res);
-    const w = (await res.json()) as Wire;
+    const w = (await readBody(res, (r) => r.json())) as Wire;
     return {
       versionId: String(w.version_id),
       etag: String(w.etag),
@@ -421,7 +439,7 @@ export class StorageClient {
   async download(key: string, opts: { range?: string; signal?: AbortSignal } = {}): Promise<Uint8Array> {
     const { url } = await this.downloadUrl(key);
     const res = await this.fetchUrl(url, opts);
-    return new Uint8Array(await res.arrayBuffer());
+    return new Uint8Array(await readBody(res, (r) => r.arrayBuffer()));
   }
 
   // ---- watching ----
@@ -439,7 +457,7 @@ export class StorageClient {
     if (res.status === 304) return { changed: false, exists: true };
     if (res.status === 204) return { changed: false, exists: false };
     if (!res.ok) throw await errorFrom(res);
-    const w = (await res.json()) as Wire;
+    const w = (await readBody(res, (r) => r.json())) as Wire;
     return { changed: true, etag: String(w.etag), manifest: w.manifest as Manifest };
   }
 

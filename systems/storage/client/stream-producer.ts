@@ -2,7 +2,7 @@
 // chunk to the manifest with a compare-and-swap (If-Match). On 412 it re-reads the manifest and
 // tries again, so any number of producers (or concurrent appends) lose no chunk and list none twice.
 import { createHash, randomBytes } from 'node:crypto';
-import { StorageError } from '../errors.ts';
+import { isStorageError, StorageError } from '../errors.ts';
 import { type ManifestRef, newVersionId } from '../keys.ts';
 import type { Chunk, Manifest } from '../manifest.ts';
 import type { ManifestState, StorageClient } from './storage-client.ts';
@@ -44,6 +44,10 @@ export class StreamProducer {
   #state: ManifestState | undefined;
   #seq = 0;
   #started: Promise<void> | undefined;
+  /** Whether a create was sent before (its answer may have been lost). */
+  #createTried = false;
+  /** Keys of the chunks this producer has seen listed: a finish found done must list them all. */
+  readonly #listed = new Set<string>();
   /** Manifest commits run in append() call order; uploads run ahead of them. */
   #commits: Promise<unknown> = Promise.resolve();
   readonly #tag = randomBytes(3).toString('hex');
@@ -67,28 +71,42 @@ export class StreamProducer {
     return this.#state?.etag;
   }
 
-  /** Creates the manifest (If-None-Match: *), or joins an existing one that is still generating. */
+  /**
+   * Creates the manifest (If-None-Match: *), or joins an existing one that is still generating. A
+   * failed start (the server unreachable, say) is forgotten, so the next call tries again; a create
+   * that then finds the manifest already there (maybe our own earlier attempt, whose answer was
+   * lost) adopts it when it is still generating.
+   */
   start(): Promise<void> {
-    this.#started ??= this.#create();
+    this.#started ??= this.#create().catch((e: unknown) => {
+      this.#started = undefined;
+      throw e;
+    });
     return this.#started;
   }
 
   async #create(): Promise<void> {
     const manifest: Manifest = { ...this.#opts.extra, status: 'generating', chunks: [] };
+    const retry = this.#createTried;
+    this.#createTried = true;
     try {
       const { etag } = await this.#client.putManifest(this.ref, manifest, { ifNoneMatch: '*' });
       this.#state = { etag, manifest };
       if (this.#opts.publish) await this.#client.publishVersion(this.ref);
+      return;
     } catch (e) {
-      if (!(e instanceof StorageError) || e.code !== 'STORAGE_PRECONDITION_FAILED') throw e;
-      if (this.#opts.onExisting === 'error') throw e;
+      if (!isStorageError(e, 'STORAGE_PRECONDITION_FAILED')) throw e;
       const current = await this.#read();
+      // after an unanswered attempt, an empty generating manifest is most likely our own create
+      const ours = retry && current.manifest.status === 'generating' && current.manifest.chunks.length === 0;
+      if (this.#opts.onExisting === 'error' && !ours) throw e;
       if (current.manifest.status !== 'generating') {
         throw new StorageError(
           'STORAGE_MANIFEST_NOT_APPENDABLE',
           `version ${this.ref.versionId} exists and is ${current.manifest.status}`,
         );
       }
+      if (ours && this.#opts.publish) await this.#client.publishVersion(this.ref);
     }
   }
 
@@ -116,7 +134,13 @@ export class StreamProducer {
         this.#state = { etag, manifest: next };
         return this.#state;
       } catch (e) {
-        if (!(e instanceof StorageError) || e.code !== 'STORAGE_PRECONDITION_FAILED') throw e;
+        if (isStorageError(e, 'STORAGE_MANIFEST_NOT_APPENDABLE')) {
+          // our state is stale (an earlier write landed unanswered?): judge the change on the current one
+          const fresh = await this.#read();
+          if (change(fresh.manifest) === undefined) return fresh;
+          throw e;
+        }
+        if (!isStorageError(e, 'STORAGE_PRECONDITION_FAILED')) throw e;
         this.#state = undefined;
         // Back off a little, randomly, so that racing writers do not collide in lock step.
         await sleep(Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)));
@@ -155,6 +179,7 @@ export class StreamProducer {
         const existing = m.chunks.find((c) => c.key === object.key);
         if (existing) {
           index = existing.index;
+          this.#listed.add(object.key);
           return undefined;
         }
         if (m.status !== 'generating') {
@@ -164,27 +189,45 @@ export class StreamProducer {
         const chunk: Chunk = { name, key: object.key, size: bytes.length, sha256, index };
         return { ...m, chunks: [...m.chunks, chunk] };
       });
+      this.#listed.add(object.key);
       return { index, key: object.key, name, size: bytes.length, sha256, etag: state.etag };
     })();
     this.#commits = commit;
     return commit;
   }
 
-  /** Waits for pending appends, then marks the stream completed (with optional extra fields). */
+  /**
+   * Waits for pending appends, then marks the stream completed (with optional extra fields).
+   * Idempotent: a retry after a finish that landed unanswered, or a producer that joins a stream
+   * already completed with every chunk it listed, succeeds with the current ETag.
+   */
   async finish(extra: Record<string, unknown> = {}): Promise<string> {
     return (await this.#final('completed', extra)).etag;
   }
 
-  /** Waits for pending appends, then marks the stream failed with `reason`. */
+  /** Waits for pending appends, then marks the stream failed with `reason`; idempotent like finish(). */
   async fail(reason: string, extra: Record<string, unknown> = {}): Promise<string> {
     return (await this.#final('failed', { ...extra, error: reason })).etag;
   }
 
   async #final(status: 'completed' | 'failed', extra: Record<string, unknown>): Promise<ManifestState> {
-    await this.start();
+    try {
+      await this.start();
+    } catch (e) {
+      // the manifest is already final (start read it): #update below judges which way
+      if (!isStorageError(e, 'STORAGE_MANIFEST_NOT_APPENDABLE')) throw e;
+    }
     await this.#commits.catch(() => undefined);
     return this.#update((m) => {
-      if (m.status === status) return undefined;
+      if (m.status === status) {
+        const keys = new Set(m.chunks.map((c) => c.key));
+        const missing = [...this.#listed].filter((k) => !keys.has(k));
+        if (missing.length === 0) return undefined;
+        throw new StorageError(
+          'STORAGE_MANIFEST_NOT_APPENDABLE',
+          `manifest is ${status} without ${missing.length} chunk(s) this producer listed`,
+        );
+      }
       if (m.status !== 'generating') {
         throw new StorageError('STORAGE_MANIFEST_NOT_APPENDABLE', `manifest is already ${m.status}`);
       }

@@ -1,4 +1,7 @@
 // The harness providers of system.ts: the child process (default) and the in-process server.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, startSystem } from '../../../harness/index.ts';
 import { StorageClient } from '../client/storage-client.ts';
@@ -45,6 +48,29 @@ describe('storage system providers', () => {
       expect(await roundTrip(sys.endpoint)).toEqual(['hello', 'world']);
     } finally {
       await sys.stop();
+    }
+  });
+
+  it('root: a restart on the same root (process, then inprocess) keeps the data, and the root stays', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'rig-storage-root-'));
+    try {
+      const first = await startSystem(storageSystem, { provider: 'process', options: { root } });
+      try {
+        expect(await roundTrip(first.endpoint)).toEqual(['hello', 'world']);
+      } finally {
+        await first.stop();
+      }
+      expect(await readdir(root)).toContain('manifests');
+      const again = await startSystem(storageSystem, { provider: 'inprocess', options: { root } });
+      try {
+        const versions = await new StorageClient(again.endpoint).versions('u', 'b');
+        expect(versions.versions.map((v) => v.status)).toEqual(['completed']);
+      } finally {
+        await again.stop();
+      }
+      expect(await readdir(root)).toContain('manifests');
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 
