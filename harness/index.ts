@@ -50,6 +50,7 @@ export { measureTimer, timeBatches, timerCostNs } from './measure/timer.ts';
 export { convert, formatValue } from './measure/units.ts';
 export { renderRunHtml } from './report/html.ts';
 export { generateAllure, loadRun, type RunData, writeReports, writeSiteIndex } from './report/index.ts';
+export { CHROMIUM_ARGS, chromiumExecutable, chromiumUnavailableReason } from './run/chromium.ts';
 export {
   encodeRigEnv,
   type RigEnv,

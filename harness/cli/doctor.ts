@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { chromiumExecutable, chromiumUnavailableReason } from '../run/chromium.ts';
 import { dockerUnavailableReason } from '../systems/providers/container.ts';
 import { listSystems, loadSystem } from '../systems/registry.ts';
 import type { DoctorCheck } from '../systems/types.ts';
@@ -76,12 +77,12 @@ export async function doctor(root: string): Promise<Check[]> {
       ? {}
       : { hint: 'node-gyp will download headers; offline, install the nodejs dev headers' }),
   });
-  const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+  const chromium = chromiumExecutable();
   checks.push({
     name: 'Chromium',
     ok: Boolean(chromium),
-    detail: chromium ? (version(chromium) ?? chromium) : 'not found',
-    ...(chromium ? {} : { hint: 'apt-get install -y chromium (browser suites and report checks)' }),
+    detail: chromium ? (version(chromium) ?? chromium) : (chromiumUnavailableReason() ?? 'not found'),
+    ...(chromium ? {} : { hint: 'apt-get install -y chromium (browser suites under @playwright/test)' }),
   });
   const docker = await dockerUnavailableReason();
   checks.push({

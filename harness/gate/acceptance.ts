@@ -18,6 +18,12 @@ export function baselineRefusals(run: RunData, rules: ThresholdRule[]): string[]
     run.meta.vitestExitCode !== 0
   )
     reasons.push(`vitest exited with ${run.meta.vitestExitCode}`);
+  else if (
+    run.meta.playwrightExitCode !== undefined &&
+    run.meta.playwrightExitCode !== null &&
+    run.meta.playwrightExitCode !== 0
+  )
+    reasons.push(`@playwright/test exited with ${run.meta.playwrightExitCode}`);
   else if (!run.meta.tests) reasons.push('it has no test results (the run crashed or is still running)');
   const breaches = evaluateGate(run.figures, rules, undefined, {
     profile: run.meta.profile,

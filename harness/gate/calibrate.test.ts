@@ -169,6 +169,8 @@ describe('baseline acceptance', () => {
     expect(baselineRefusals(run({ tests: { passed: 2, failed: 1, skipped: 0, total: 3 } }), [])).toEqual([
       '1 test failed',
     ]);
+    // A browser suite that did not load fails no counted test, but @playwright/test says so.
+    expect(baselineRefusals(run({ playwrightExitCode: 1 }), [])).toEqual(['@playwright/test exited with 1']);
     expect(baselineRefusals(run({ injected: { slowdown: 0.15 } }), [])[0]).toContain(
       'injected slowdown of 0.15',
     );

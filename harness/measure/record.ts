@@ -5,6 +5,7 @@ import { profile } from '../config/profile.ts';
 import { formatZodIssues } from '../config/zod-error.ts';
 import { RigError } from '../errors.ts';
 import { runContext } from '../run/context.ts';
+import { categoryOf } from '../run/select.ts';
 import { type Figure, type FigureInput, FigureInputSchema, FigureSchema } from './figure.ts';
 import { timerCostNs } from './timer.ts';
 import { convert, formatValue, unitInfo } from './units.ts';
@@ -75,20 +76,36 @@ export function validityProblems(
   return problems;
 }
 
-/** vitest's current test, when a figure is recorded inside one. */
+/**
+ * The current test, when a figure is recorded inside one: vitest's, or in a Playwright worker
+ * (TEST_WORKER_INDEX is set there) @playwright/test's, named like vitest names it (`a > b`).
+ */
 async function currentTest(): Promise<{ name?: string; file?: string }> {
-  if (!process.env.VITEST) return {};
-  const { expect } = await import('vitest');
-  const state = expect.getState();
-  return { name: state.currentTestName, file: state.testPath };
+  if (process.env.VITEST) {
+    const { expect } = await import('vitest');
+    const state = expect.getState();
+    return { name: state.currentTestName, file: state.testPath };
+  }
+  if (process.env.TEST_WORKER_INDEX !== undefined) {
+    try {
+      const { test } = await import('@playwright/test');
+      const info = test.info();
+      return { name: info.titlePath.slice(1).join(' > '), file: info.file };
+    } catch {
+      return {}; // outside a test (a worker-scoped hook): the figure has no test
+    }
+  }
+  return {};
 }
 
-/** `suites/latency/inference.latency.test.ts` -> `latency`; `systems/queue/test/x.test.ts` -> `unit`. */
+/**
+ * `suites/latency/inference.latency.test.ts` -> `latency`; `suites/browser/x.spec.ts` -> `e2e`;
+ * `systems/queue/test/x.test.ts` -> `unit`.
+ */
 function suiteFromPath(file: string | undefined): string {
   if (!file) return 'adhoc';
-  const rel = path.relative(process.cwd(), file).split(path.sep);
-  if (rel[0] === 'suites' && rel[1]) return rel[1];
-  return 'unit';
+  const rel = path.relative(process.cwd(), file).split(path.sep).join('/');
+  return categoryOf(rel);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { runSkips } from '../run/merge.ts';
 import type { SkippedTest } from '../run/summary-reporter.ts';
 import type { RunData } from './run-data.ts';
 
@@ -54,20 +55,23 @@ export function withSkipReasons(
   return { xml: out, annotated };
 }
 
-/** Put the skip reasons that SummaryReporter kept (vitest-summary.json) into the run's junit.xml. */
+/**
+ * Put the skip reasons that the summary reporters kept (vitest-summary.json,
+ * playwright-summary.json) into the run's junit.xml, which holds both runners' tests.
+ */
 export function addSkipReasons(run: Pick<RunData, 'dir'>): number {
   const junit = path.join(run.dir, 'junit.xml');
-  const summary = path.join(run.dir, 'vitest-summary.json');
-  if (!existsSync(junit) || !existsSync(summary)) return 0;
-  const { skips } = JSON.parse(readFileSync(summary, 'utf8')) as { skips?: SkippedTest[] };
-  if (!skips?.length) return 0;
+  if (!existsSync(junit)) return 0;
+  const skips = runSkips(run.dir);
+  if (!skips.length) return 0;
   const { xml, annotated } = withSkipReasons(readFileSync(junit, 'utf8'), skips);
   if (annotated > 0) writeFileSync(junit, xml);
   return annotated;
 }
 
 /**
- * The `junit` report. junit.xml comes from vitest's junit reporter (the tests); this first gives
+ * The `junit` report. junit.xml comes from vitest's junit reporter with Playwright's browser
+ * suites merged in by `rig run` (harness/run/merge.ts); this first gives
  * its skipped tests their reasons (addSkipReasons), then writes gate.junit.xml: one test case per
  * judged figure, so CI systems show breaches and regressions as failures.
  */

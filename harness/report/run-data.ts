@@ -21,6 +21,8 @@ export const RunMetaSchema = z
       .strict()
       .optional(),
     vitestExitCode: z.number().nullable().optional(),
+    /** @playwright/test's exit code; absent when the run had no browser suites. */
+    playwrightExitCode: z.number().nullable().optional(),
     targets: z.record(z.string(), z.string()).optional(),
     /** `rig run --inject-slowdown F`: a calibration run that can never become a baseline. */
     injected: z.object({ slowdown: z.number() }).strict().optional(),

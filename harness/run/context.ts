@@ -3,7 +3,8 @@ import path from 'node:path';
 import { readRigEnv, runDirFromEnv } from './env.ts';
 
 /**
- * Where the current run writes, read from the environment `rig run` sets for vitest. (Targets
+ * Where the current run writes, read from the environment `rig run` sets for its vitest and
+ * Playwright workers. (Targets
  * are not here: `targetFor(name)` in env.ts is the one answer.)
  */
 export interface RunContext {

@@ -1,4 +1,5 @@
-// The RIG_* environment contract: what `rig run` hands its vitest workers, and what a user may set.
+// The RIG_* environment contract: what `rig run` hands its vitest and Playwright workers, and what a
+// user may set.
 // This module is the only place that names, encodes or reads those variables (docs/environment.md).
 import path from 'node:path';
 import { z } from 'zod';
@@ -41,7 +42,7 @@ const positiveInt = z.coerce.number().int().positive();
  * An empty value is the same as an unset one.
  */
 export const RigEnvSchema = z.object({
-  // Set by `rig run` for its vitest workers:
+  // Set by `rig run` for its vitest and Playwright workers:
   /** The run's directory (reports/<run-id>); figures.jsonl and the reporters write there. */
   RIG_RUN_DIR: z.string().optional(),
   /** The run's id (the directory's name). */
@@ -55,7 +56,7 @@ export const RigEnvSchema = z.object({
   RIG_PROFILE_OVERRIDES: json(z.record(z.string(), z.unknown())).optional(),
   /** External targets, JSON `{ name: url }`: --target and rig.config.json's targets. */
   RIG_TARGETS: json(z.record(TargetNameSchema, TargetUrlSchema)).optional(),
-  /** vitest's per-test and hook timeout, ms (the profile's testTimeoutMs). */
+  /** The per-test and hook timeout of vitest and Playwright, ms (the profile's testTimeoutMs). */
   RIG_TEST_TIMEOUT_MS: positiveInt.optional(),
   /** --inject-slowdown F: slow every measured operation by F of its own time (0 < F <= 10). */
   RIG_INJECT_SLOWDOWN: z.coerce.number().gt(0).lte(10).optional(),
@@ -71,6 +72,8 @@ export const RigEnvSchema = z.object({
   RIG_PROGRESS_MS: z.coerce.number().int().nonnegative().optional(),
   /** Allure's history file, shared by runs so that trends appear. */
   RIG_ALLURE_HISTORY: z.string().optional(),
+  /** The Chromium that browser suites launch; default /usr/bin/chromium (harness/run/chromium.ts). */
+  RIG_CHROMIUM: z.string().optional(),
 });
 
 export type RigEnv = z.output<typeof RigEnvSchema>;

@@ -3,6 +3,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   rmSync,
   writeFileSync,
@@ -11,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RigError } from '../errors.ts';
+import type { BrowserRunner } from './playwright.ts';
 import { runSuites, type VitestRunner } from './run.ts';
 
 const roots: string[] = [];
@@ -154,5 +156,94 @@ describe('rig run', () => {
     expect(readdirSync(path.join(root, 'reports'))).toContain(runId);
     expect(lines.join('\n')).toContain('rig: the gate failed');
     expect(lines.join('\n')).toMatch(/rig: HTML report .*index\.html/);
+  });
+
+  describe('browser suites', () => {
+    /** The repository above plus one browser spec of system `selftest`. */
+    function browserRepo(): string {
+      const root = repo();
+      mkdirSync(path.join(root, 'suites', 'browser'), { recursive: true });
+      writeFileSync(path.join(root, 'suites', 'browser', 'selftest.ui.spec.ts'), '');
+      return root;
+    }
+
+    /** A @playwright/test that writes what its reporters would: junit, summary, a figure line. */
+    function fakePlaywright(failed: number): BrowserRunner & { files: string[][] } {
+      const runner = async ({ env, files }: Parameters<BrowserRunner>[0]) => {
+        runner.files.push(files);
+        const dir = env.RIG_RUN_DIR!;
+        const skips = [
+          { file: 'suites/browser/selftest.ui.spec.ts', name: 'ui › later', reason: 'no Chromium' },
+        ];
+        writeFileSync(
+          path.join(dir, 'playwright-summary.json'),
+          JSON.stringify({ passed: 1, failed, skipped: 1, total: 2 + failed, skips }),
+        );
+        writeFileSync(
+          path.join(dir, 'playwright-junit.xml'),
+          `<testsuites tests="${2 + failed}" failures="${failed}" skipped="1" errors="0" time="1">\n<testsuite name="selftest.ui.spec.ts" tests="${2 + failed}" failures="${failed}" skipped="1" errors="0" time="1">\n<testcase name="ui › later" classname="selftest.ui.spec.ts" time="0">\n<skipped>\n</skipped>\n</testcase>\n</testsuite>\n</testsuites>`,
+        );
+        return failed > 0 ? 1 : 0;
+      };
+      runner.files = [] as string[][];
+      return runner;
+    }
+
+    it('runs them after vitest and counts, merges and gates them as one run', async () => {
+      const root = browserRepo();
+      const order: string[] = [];
+      const vitest = fakeVitest(10);
+      const playwright = fakePlaywright(0);
+      const outcome = await runSuites({
+        root,
+        profile: 'smoke',
+        argv: [],
+        log: quiet,
+        vitest: async (job) => {
+          order.push(`vitest ${job.files.join(' ')}`);
+          return vitest(job);
+        },
+        playwright: async (job) => {
+          order.push(`playwright ${job.files.join(' ')}`);
+          expect(job.env.RIG_RUN_DIR).toBe(path.join(root, 'reports', path.basename(job.env.RIG_RUN_DIR!)));
+          return playwright(job);
+        },
+      });
+      expect(order).toEqual([
+        'vitest suites/latency/selftest.latency.test.ts',
+        'playwright suites/browser/selftest.ui.spec.ts',
+      ]);
+      expect(outcome.tests).toEqual({ passed: 2, failed: 0, skipped: 1, total: 3 });
+      expect(outcome.exitCode).toBe(0);
+      const meta = JSON.parse(readFileSync(path.join(outcome.dir, 'run.json'), 'utf8'));
+      expect(meta).toMatchObject({ tests: outcome.tests, vitestExitCode: 0, playwrightExitCode: 0 });
+      expect(meta.files).toContain('suites/browser/selftest.ui.spec.ts');
+      const junit = readFileSync(path.join(outcome.dir, 'junit.xml'), 'utf8');
+      expect(junit).toContain('<testsuite name="suites/browser/selftest.ui.spec.ts"');
+      expect(junit).toContain('<skipped message="no Chromium"/>');
+    });
+
+    it('fails the run when a browser test fails, and runs no vitest for browser suites alone', async () => {
+      const root = browserRepo();
+      const vitest = fakeVitest(10);
+      const playwright = fakePlaywright(1);
+      const outcome = await runSuites({
+        root,
+        profile: 'smoke',
+        argv: [],
+        log: quiet,
+        suites: ['e2e'],
+        gate: false,
+        vitest,
+        playwright,
+      });
+      expect(vitest.calls).toBe(0);
+      expect(playwright.files).toEqual([['suites/browser/selftest.ui.spec.ts']]);
+      expect(outcome.tests).toEqual({ passed: 1, failed: 1, skipped: 1, total: 3 });
+      expect(outcome.exitCode).toBe(1);
+      const meta = JSON.parse(readFileSync(path.join(outcome.dir, 'run.json'), 'utf8'));
+      expect(meta.vitestExitCode).toBeUndefined();
+      expect(meta.playwrightExitCode).toBe(1);
+    });
   });
 });

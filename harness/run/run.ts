@@ -1,6 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { type Profile, resolveProfile } from '../config/profile.ts';
 import { loadRigConfig, type RigConfig } from '../config/rig-config.ts';
 import { RigError } from '../errors.ts';
@@ -14,7 +13,10 @@ import type { RunMeta } from '../report/run-data.ts';
 import { providerNamed } from '../systems/providers/index.ts';
 import { encodeRigEnv, readRigEnv } from './env.ts';
 import { captureEnvironment } from './environment.ts';
-import { type Selection, selectFiles } from './select.ts';
+import { mergeBrowserJunit, runCounts } from './merge.ts';
+import { type BrowserRunner, spawnPlaywright } from './playwright.ts';
+import { BROWSER_SUITES_DIR, type Selection, selectFiles } from './select.ts';
+import { spawnRunner } from './spawn.ts';
 
 /** Runs vitest on `files` with `env` added to the environment; resolves to its exit code. */
 export type VitestRunner = (job: {
@@ -41,6 +43,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** How vitest runs; default: the repository's vitest in a child process. Tests pass a fake. */
   vitest?: VitestRunner;
+  /** How the browser suites run; default: the repository's @playwright/test. Tests pass a fake. */
+  playwright?: BrowserRunner;
 }
 
 export interface RunOutcome {
@@ -66,22 +70,6 @@ function newRunId(profile: Profile, reportsDir: string): string {
   let id = `${stamp}-${profile.name}`;
   for (let i = 2; existsSync(path.join(reportsDir, id)); i++) id = `${stamp}-${profile.name}-${i}`;
   return id;
-}
-
-function readTests(dir: string): RunMeta['tests'] | undefined {
-  const file = path.join(dir, 'vitest-summary.json');
-  if (!existsSync(file)) return undefined;
-  try {
-    const j = JSON.parse(readFileSync(file, 'utf8')) as {
-      passed: number;
-      failed: number;
-      skipped: number;
-      total: number;
-    };
-    return { passed: j.passed, failed: j.failed, skipped: j.skipped, total: j.total };
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -115,24 +103,36 @@ export function planRun(options: RunOptions): RunPlan {
 }
 
 /** The repository's vitest in a child process; Ctrl-C is passed on to it. */
-const spawnVitest: VitestRunner = async ({ root, files, env, quiet }) => {
-  const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
-  const child = execa(process.execPath, [vitest, 'run', '--config', 'vitest.config.ts', ...files], {
-    cwd: root,
-    reject: false,
-    stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit',
-    env: { ...process.env, ...env },
+const spawnVitest: VitestRunner = ({ root, files, env, quiet }) =>
+  spawnRunner({
+    root,
+    args: [
+      path.join(root, 'node_modules', 'vitest', 'vitest.mjs'),
+      'run',
+      '--config',
+      'vitest.config.ts',
+      ...files,
+    ],
+    env,
+    quiet,
   });
-  const onSignal = () => child.kill('SIGTERM');
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+
+/**
+ * Runs one test runner; a runner that throws (it could not start) is logged and counts as exit
+ * null, a failed run, like one that a signal ended.
+ */
+async function runRunner(
+  name: string,
+  log: (line: string) => void,
+  start: () => Promise<number | null>,
+): Promise<number | null> {
   try {
-    return (await child).exitCode ?? null;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    return await start();
+  } catch (error) {
+    log(`rig: ${name} did not run: ${(error as Error).message}`);
+    return null;
   }
-};
+}
 
 /** One step after vitest; its failure is kept and logged, and the next step runs anyway. */
 function attempt<T>(what: string, log: (line: string) => void, fn: () => T): { value?: T; error?: unknown } {
@@ -183,9 +183,11 @@ export function finishRun(
 }
 
 /**
- * One run: check everything it needs (planRun), run vitest with the run's environment, then turn
- * what it recorded into figures.json, verdicts, the HTML report and the site index. The report
- * steps run even when tests failed, vitest crashed, or the gate failed or threw.
+ * One run: check everything it needs (planRun), run vitest, then the browser suites under
+ * @playwright/test, both with the run's environment; fold Playwright's junit.xml and counts into
+ * the run's (merge.ts; Allure results and figures are written to the same directory by both); then
+ * turn what was recorded into figures.json, verdicts, the HTML report and the site index. The
+ * report steps run even when tests failed, a runner crashed, or the gate failed or threw.
  */
 export async function runSuites(options: RunOptions): Promise<RunOutcome> {
   const log = options.log ?? ((line: string) => console.log(line));
@@ -224,21 +226,32 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
     RIG_TEST_TIMEOUT_MS: profile.testTimeoutMs,
     RIG_INJECT_SLOWDOWN: options.injectSlowdown,
   });
-  let vitestExit: number | null = null;
-  try {
-    vitestExit = await (options.vitest ?? spawnVitest)({
-      root: options.root,
-      files: selection.files,
-      env,
-      quiet: Boolean(options.json),
-    });
-  } catch (error) {
-    log(`rig: vitest did not run: ${(error as Error).message}`);
+  const quiet = Boolean(options.json);
+  // Neither runner is started without files: vitest would run every test it knows.
+  let vitestExit: number | null = 0;
+  if (selection.vitest.length > 0) {
+    vitestExit = await runRunner('vitest', log, () =>
+      (options.vitest ?? spawnVitest)({ root: options.root, files: selection.vitest, env, quiet }),
+    );
+    meta.vitestExitCode = vitestExit;
+  }
+  let playwrightExit: number | null = 0;
+  if (selection.browser.length > 0) {
+    if (!quiet)
+      log(
+        `rig: ${selection.browser.length} browser suite files under @playwright/test (playwright.config.ts)`,
+      );
+    playwrightExit = await runRunner('@playwright/test', log, () =>
+      (options.playwright ?? spawnPlaywright)({ root: options.root, files: selection.browser, env, quiet }),
+    );
+    meta.playwrightExitCode = playwrightExit;
+    attempt('merging the browser suites into junit.xml', log, () =>
+      mergeBrowserJunit(dir, `${BROWSER_SUITES_DIR}/`),
+    );
   }
 
   meta.finishedAt = new Date().toISOString();
-  meta.vitestExitCode = vitestExit;
-  const tests = readTests(dir);
+  const tests = runCounts(dir);
   if (tests) meta.tests = tests;
   writeMeta();
 
@@ -250,7 +263,7 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
   if (!options.json && run?.rejected.length)
     log(`rig: ${run.rejected.length} figure lines were rejected (see figures.json)`);
   const gateExit = gate?.exitCode ?? 1;
-  const testsFailed = (vitestExit ?? 1) !== 0;
+  const testsFailed = (vitestExit ?? 1) !== 0 || (playwrightExit ?? 1) !== 0;
   const gateFails = options.gate !== false && gateExit === 1;
   const strictFails = options.strict === true && (gateExit === 2 || (gate?.noVerdict ?? 0) > 0);
   const exitCode = testsFailed || gateFails || gateError !== undefined ? 1 : strictFails ? 2 : 0;

@@ -11,6 +11,27 @@ describe('file selection', () => {
     expect(categoryOf('suites/latency/queue.latency.test.ts')).toBe('latency');
     expect(categoryOf('systems/queue/test/put.test.ts')).toBe('unit');
     expect(categoryOf('harness/gate/evaluate.test.ts')).toBe('unit');
+    expect(categoryOf('suites/browser/spaces.e2e.spec.ts')).toBe('e2e');
+  });
+
+  it('hands browser specs to Playwright, by category e2e and by system', () => {
+    const e2e = selectFiles(root, BUILTIN_PROFILES.smoke!.suites, { suites: ['e2e'] });
+    expect(e2e.browser).toContain('suites/browser/harness.reports.spec.ts');
+    expect(e2e.browser).toContain('suites/browser/spaces.e2e.spec.ts');
+    expect(e2e.vitest.every((f) => f.endsWith('.test.ts'))).toBe(true);
+    expect(e2e.files).toEqual([...e2e.vitest, ...e2e.browser]);
+    const spaces = selectFiles(root, BUILTIN_PROFILES.smoke!.suites, {
+      suites: ['e2e'],
+      systems: ['spaces'],
+    });
+    expect(spaces.browser).toEqual(['suites/browser/spaces.e2e.spec.ts']);
+    const harness = selectFiles(root, BUILTIN_PROFILES.smoke!.suites, {
+      suites: ['e2e'],
+      systems: ['harness'],
+    });
+    expect(harness.browser).toEqual(['suites/browser/harness.reports.spec.ts']);
+    const latency = selectFiles(root, BUILTIN_PROFILES.smoke!.suites, { suites: ['latency'] });
+    expect(latency.browser).toEqual([]);
   });
 
   it('runs unit files first and narrows by system and suite', () => {

@@ -2,26 +2,39 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SUITE_CATEGORIES, type SuiteCategory } from '../config/profile.ts';
 
-function walk(dir: string, out: string[] = []): string[] {
+/** Browser suites: `<system>.<anything>.spec.ts` files that @playwright/test runs after vitest. */
+export const BROWSER_SUITES_DIR = 'suites/browser';
+
+/** A repository-relative path that @playwright/test runs (vitest runs every other test file). */
+export function isBrowserSpec(rel: string): boolean {
+  return rel.startsWith(`${BROWSER_SUITES_DIR}/`) && rel.endsWith('.spec.ts');
+}
+
+function walk(dir: string, test: (name: string) => boolean, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name === 'node_modules' || entry.name === 'build' || entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) walk(full, out);
-    else if (entry.name.endsWith('.test.ts')) out.push(full);
+    if (entry.isDirectory()) walk(full, test, out);
+    else if (test(entry.name)) out.push(full);
   }
   return out;
 }
 
 export interface Selection {
-  /** Repository-relative test files, in run order (unit first, then suites by category). */
+  /** Repository-relative test files, in run order: `vitest`'s, then `browser`. */
   files: string[];
+  /** What vitest runs: unit files first, then suites by category. */
+  vitest: string[];
+  /** What @playwright/test runs after vitest: the selected files of BROWSER_SUITES_DIR. */
+  browser: string[];
   categories: SuiteCategory[];
 }
 
-/** The category of a test file: `suites/<category>/...`, else `unit`. */
+/** The category of a test file: `suites/<category>/...` (browser suites are `e2e`), else `unit`. */
 export function categoryOf(rel: string): string {
   const parts = rel.split('/');
+  if (isBrowserSpec(rel)) return 'e2e';
   return parts[0] === 'suites' && parts[1] ? parts[1] : 'unit';
 }
 
@@ -41,9 +54,11 @@ export function selectFiles(
   categories: readonly SuiteCategory[],
   filters: { suites?: string[]; systems?: string[] } = {},
 ): Selection {
-  const unit = ['harness', 'systems', 'fixtures'].flatMap((d) => walk(path.join(root, d)));
-  const suites = walk(path.join(root, 'suites'));
-  const rel = [...unit, ...suites].map((f) => path.relative(root, f).split(path.sep).join('/'));
+  const isTest = (name: string) => name.endsWith('.test.ts');
+  const unit = ['harness', 'systems', 'fixtures'].flatMap((d) => walk(path.join(root, d), isTest));
+  const suites = walk(path.join(root, 'suites'), isTest);
+  const specs = walk(path.join(root, BROWSER_SUITES_DIR), (name) => name.endsWith('.spec.ts'));
+  const rel = [...unit, ...suites, ...specs].map((f) => path.relative(root, f).split(path.sep).join('/'));
   const suiteFilters = filters.suites ?? [];
   const selected = rel.filter((file) => {
     const category = categoryOf(file);
@@ -64,7 +79,9 @@ export function selectFiles(
     const cb = categoryOf(b) === 'unit' ? 0 : 1;
     return ca - cb || a.localeCompare(b);
   });
-  return { files: selected, categories: [...categories] };
+  const vitest = selected.filter((f) => !isBrowserSpec(f));
+  const browser = selected.filter(isBrowserSpec);
+  return { files: [...vitest, ...browser], vitest, browser, categories: [...categories] };
 }
 
 const CATEGORY_NAMES = new Set<string>(SUITE_CATEGORIES);

@@ -1,14 +1,20 @@
 // Both HTML reports of a run open in a real Chromium with every network request refused.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateAllure, loadRun, REPO_ROOT, writeReports } from '../../harness/index.ts';
+import { expect, type Page, test } from '@playwright/test';
+import {
+  chromiumUnavailableReason,
+  generateAllure,
+  loadRun,
+  REPO_ROOT,
+  writeReports,
+} from '../../harness/index.ts';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const dir = mkdtempSync(path.join(os.tmpdir(), 'rig-report-e2e-'));
-let browser: Browser | undefined;
+const noChromium = chromiumUnavailableReason();
+test.skip(noChromium !== undefined, noChromium);
+
+let dir = '';
 
 function figure(id: string, value: number, extra: Record<string, unknown> = {}) {
   return {
@@ -41,7 +47,9 @@ function figure(id: string, value: number, extra: Record<string, unknown> = {}) 
   };
 }
 
-beforeAll(async () => {
+// A run directory made by hand: run.json, three figures (one invalid) and one Allure result.
+test.beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'rig-report-e2e-'));
   // Keep this fixture out of the real trend history.
   process.env.RIG_ALLURE_HISTORY = path.join(dir, 'allure-history.jsonl');
   writeFileSync(
@@ -97,27 +105,14 @@ beforeAll(async () => {
       parameters: [],
     }),
   );
-  if (CHROMIUM) {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-  }
 });
 
-afterAll(async () => {
-  await browser?.close();
-  rmSync(dir, { recursive: true, force: true });
+test.afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function openOffline(file: string) {
-  const page = await browser!.newPage();
+/** Opens a local file with every request that leaves the file refused and kept in `refused`. */
+async function openOffline(page: Page, file: string) {
   const refused: string[] = [];
   await page.route('**/*', (route) => {
     const url = route.request().url();
@@ -129,19 +124,16 @@ async function openOffline(file: string) {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`file://${file}`);
-  return { page, refused, errors };
+  return { refused, errors };
 }
 
-const NO_CHROMIUM = 'no Chromium at /usr/bin/chromium: apt-get install -y chromium (.ci/run installs it)';
-
-describe('reports open offline in Chromium', () => {
-  it('rig HTML report: every figure row, verdicts and drawn charts, no network', async (ctx) => {
-    if (!browser) return ctx.skip(NO_CHROMIUM);
+test.describe('reports open offline in Chromium', () => {
+  test('rig HTML report: every figure row, verdicts and drawn charts, no network', async ({ page }) => {
     const run = loadRun(dir);
     const { written, errors: reportErrors } = writeReports(run);
     expect(reportErrors).toEqual([]);
     const html = written.find((f) => f.endsWith('index.html'))!;
-    const { page, refused, errors } = await openOffline(html);
+    const { refused, errors } = await openOffline(page, html);
     expect(await page.locator('tbody tr').count()).toBe(3);
     await expect.poll(() => page.locator('tr.s-invalid').count()).toBe(1);
     expect(await page.locator('tr.s-invalid').textContent()).toContain('load driver saturated');
@@ -154,21 +146,18 @@ describe('reports open offline in Chromium', () => {
     expect(drawn.every(Boolean)).toBe(true);
     expect(refused).toEqual([]);
     expect(errors).toEqual([]);
-    await page.close();
   });
 
-  it('Allure report: generated offline, shows the tests, calls no one', async (ctx) => {
-    if (!browser) return ctx.skip(NO_CHROMIUM);
+  test('Allure report: generated offline, shows the tests, calls no one', async ({ page }) => {
     const run = loadRun(dir);
     const index = await generateAllure(run, REPO_ROOT);
     expect(index).toBeDefined();
-    const { page, refused } = await openOffline(index!);
+    const { refused } = await openOffline(page, index!);
     // The summary names the run and the tree shows the fixture's suite.
     await expect.poll(() => page.getByText('rig smoke e2e').count(), { timeout: 20_000 }).toBeGreaterThan(0);
     await expect
       .poll(() => page.getByText('e2e', { exact: true }).count(), { timeout: 20_000 })
       .toBeGreaterThan(0);
     expect(refused).toEqual([]);
-    await page.close();
   });
 });
