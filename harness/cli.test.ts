@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { splitStartArgs } from './cli.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin', 'rig.mjs');
@@ -179,5 +181,76 @@ describe('rig CLI, end to end', () => {
       expect(r.exitCode, command).toBe(0);
       expect(r.all).toContain(`rig ${command}`);
     }
+  });
+});
+
+describe('rig systems start <name> --<option> value', () => {
+  const schema = z
+    .object({
+      url: z.string().optional(),
+      delayMs: z.number().int().min(0).optional(),
+      failRate: z.number().optional(),
+      verbose: z.boolean().optional(),
+      timeoutMs: z.number().default(5).optional(),
+    })
+    .strict();
+
+  it('turns kebab-case flags into camelCase options typed by the system’s schema', () => {
+    const { own, options } = splitStartArgs(
+      [
+        '--url',
+        'http://127.0.0.1:8300',
+        '--delay-ms',
+        '50',
+        '--port',
+        '9000',
+        '--verbose',
+        '--fail-rate=0.25',
+        '--timeout-ms',
+        '7',
+      ],
+      schema,
+    );
+    expect(own).toEqual(['--port', '9000']);
+    expect(options).toEqual({
+      url: 'http://127.0.0.1:8300',
+      delayMs: 50,
+      verbose: true,
+      failRate: 0.25,
+      timeoutMs: 7,
+    });
+    expect(schema.parse(options)).toEqual(options);
+  });
+
+  it('keeps a boolean followed by the next flag, and an explicit false', () => {
+    expect(splitStartArgs(['--verbose', '--url', 'x'], schema).options).toEqual({ verbose: true, url: 'x' });
+    expect(splitStartArgs(['--verbose', 'false'], schema).options).toEqual({ verbose: false });
+  });
+
+  it('leaves a bad value or an unknown flag for the schema to refuse, and a missing value is a usage error', () => {
+    expect(splitStartArgs(['--delay-ms', 'soon', '--bogus-flag', '1'], schema).options).toEqual({
+      delayMs: 'soon',
+      bogusFlag: '1',
+    });
+    expect(() => splitStartArgs(['--delay-ms'], schema)).toThrow(/--delay-ms needs a value/);
+  });
+
+  it('refuses an option the system does not declare with RIG_CONFIG_INVALID, naming the allowed ones', async () => {
+    const r = await rig([
+      'systems',
+      'start',
+      'spaces-mock-app',
+      '--url',
+      'http://127.0.0.1:1',
+      '--dlay-ms',
+      '5',
+    ]);
+    expect(r.exitCode).toBe(2);
+    expect(r.all).toContain('systems.spaces-mock-app.options.dlayMs: unrecognized key');
+    expect(r.all).toContain('allowed: url, space, token, delayMs');
+    expect(r.all).toContain('[RIG_CONFIG_INVALID]');
+    const bad = await rig(['systems', 'start', 'spaces-mock-app', '--fail-rate', '2']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.all).toContain('systems.spaces-mock-app.options.failRate');
   });
 });

@@ -218,9 +218,77 @@ function parsePort(value: string | undefined): number | undefined {
   return port;
 }
 
+/** The flags `rig systems start` reads itself; every other `--flag` is a start option of the system. */
+const START_FLAGS = new Set(['provider', 'port', 'host', 'help']);
+
+/** The zod type name of a start option (`number`, `boolean`, `string`, ...), optional/default looked through. */
+function optionType(schema: unknown, key: string): string | undefined {
+  const shape = (schema as { shape?: Record<string, unknown> } | undefined)?.shape;
+  let node = shape?.[key] as { unwrap?: () => unknown; _zod?: { def?: { type?: string } } } | undefined;
+  while (node && typeof node.unwrap === 'function') node = node.unwrap() as typeof node;
+  return node?._zod?.def?.type;
+}
+
+/**
+ * Splits what follows `rig systems start <name>` into the command's own flags and the system's start
+ * options: `--delay-ms 50` -> `{ delayMs: 50 }`, `--verbose` -> `{ verbose: true }`,
+ * `--fail-rate=0.1` -> `{ failRate: 0.1 }`. Values are converted by the type the system's options
+ * schema gives the field (number, boolean), so that the schema judges them; a flag it does not know
+ * is passed as it is and refused there (RIG_CONFIG_INVALID naming the allowed options).
+ */
+export function splitStartArgs(
+  args: string[],
+  schema: unknown,
+): { own: string[]; options: Record<string, unknown> } {
+  const own: string[] = [];
+  const options: Record<string, unknown> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
+    const flag = m?.[1];
+    if (!m || !flag || START_FLAGS.has(flag) || arg === '-h') {
+      own.push(arg);
+      // a value of the command's own flag travels with it
+      if (flag && flag !== 'help' && START_FLAGS.has(flag) && m[2] === undefined && i + 1 < args.length)
+        own.push(args[++i] as string);
+      continue;
+    }
+    const key = flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    const type = optionType(schema, key);
+    let raw = m[2];
+    if (raw === undefined) {
+      const next = args[i + 1];
+      const takesValue =
+        type === 'boolean'
+          ? next === 'true' || next === 'false'
+          : next !== undefined && !next.startsWith('--');
+      if (takesValue) {
+        raw = next;
+        i++;
+      }
+    }
+    if (raw === undefined) {
+      if (type !== undefined && type !== 'boolean')
+        throw new RigError('RIG_USAGE', `--${flag} needs a value (start option ${key} of this system)`);
+      options[key] = true;
+    } else if (type === 'boolean') {
+      options[key] = raw === 'true' ? true : raw === 'false' ? false : raw;
+    } else if (type === 'number' && raw.trim() !== '' && Number.isFinite(Number(raw))) {
+      options[key] = Number(raw);
+    } else {
+      options[key] = raw;
+    }
+  }
+  return { own, options };
+}
+
 async function cmdSystems(args: string[]): Promise<number> {
+  // `start <name>` first: the flags after it that are not the command's own are the system's options
+  const starting = args[0] === 'start' && args[1] !== undefined && !args[1].startsWith('-');
+  const definition = starting ? await loadSystem(args[1] as string) : undefined;
+  const split = starting ? splitStartArgs(args.slice(2), definition?.options) : { own: args, options: {} };
   const { values, positionals } = parse(
-    args,
+    starting ? [...args.slice(0, 2), ...split.own] : args,
     { provider: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
     true,
   );
@@ -236,12 +304,16 @@ async function cmdSystems(args: string[]): Promise<number> {
     return 0;
   }
   if (sub !== 'start' || !name)
-    throw new RigError('RIG_USAGE', 'use: rig systems start <name> [--port N] [--host H] [--provider p]');
+    throw new RigError(
+      'RIG_USAGE',
+      'use: rig systems start <name> [--port N] [--host H] [--provider p] [--<option> value ...]',
+    );
   const provider = values.provider === undefined ? undefined : providerNamed(values.provider as string);
   const port = parsePort(values.port as string | undefined);
   const host = values.host as string | undefined;
   if (host === '') throw new RigError('RIG_USAGE', '--host must name an address, e.g. 0.0.0.0');
   const started = await startSystem(name, {
+    ...(Object.keys(split.options).length > 0 ? { options: split.options } : {}),
     ...(provider ? { provider } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(host !== undefined ? { host } : {}),

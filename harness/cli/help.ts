@@ -65,7 +65,7 @@ calibration of the same commit: the spread's degrees of freedom grow and the gat
 ~270 figures the critical value is ~20 spreads at 5 runs, ~7.5 at 10, ~5.3 at 20). Refuses a run
 with failed tests, threshold breaches or an injected slowdown unless --force.`,
   systems: `Usage: rig systems [list]
-       rig systems start <name> [--port N] [--host H] [--provider ${PROVIDER_NAMES.join('|')}]
+       rig systems start <name> [--port N] [--host H] [--provider ${PROVIDER_NAMES.join('|')}] [--<option> value]...
 
 list prints each system with the providers it supports. start runs one system standalone, prints
 its endpoint and stops it on Ctrl-C.
@@ -73,7 +73,10 @@ its endpoint and stops it on Ctrl-C.
               it, the container provider maps it to the container's port
   --host      listen on this address (default 127.0.0.1; 0.0.0.0 to serve other machines)
   --provider  how to start it (default: the system's own); external reaches --target or
-              RIG_TARGET_<NAME> instead`,
+              RIG_TARGET_<NAME> instead
+  --<option>  any other flag is one of the system's start options, kebab-case for camelCase and
+              checked against its schema: rig systems start spaces-mock-app --url URL --space demo
+              --token T --delay-ms 20`,
   doctor: `Usage: rig doctor [--json]
 
 Checks what this machine offers and what each system needs (its doctor() in system.ts, e.g. the

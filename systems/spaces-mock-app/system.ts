@@ -2,8 +2,8 @@
 // `rig systems start spaces-mock-app`) can run it: a child process running
 // systems/spaces/bin/mock-app.ts (default), or a MockApp inside the test process. The child serves
 // GET /health (200 once registered) and GET /stats (its counters) on the harness's host:port.
-// `rig systems start` passes no start options, so there the child reads SPACES_MOCK_URL,
-// SPACES_MOCK_SPACE, SPACES_MOCK_TOKEN (and _DELAY_MS, _FAIL_RATE, _CONCURRENCY, _VERBOSE) instead.
+// `rig systems start spaces-mock-app --url U --space S --token T [--delay-ms N] ...` passes them as
+// start options; ones left out fall back to SPACES_MOCK_* (URL, SPACE, TOKEN, DELAY_MS, ...) in the child.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineSystem, Wait } from '../../harness/index.ts';
