@@ -42,8 +42,20 @@ interface LiveRequest {
   lease: { app: AppConn; attempt: number } | undefined;
   timer: NodeJS.Timeout | undefined;
   dispatchedAt: number | undefined;
-  /** Set once terminal, until the finishing write has committed. */
-  final: { result: unknown; attempt: number | null; conn: string | null; at: number } | undefined;
+  /**
+   * Set once terminal. Until the finishing write has committed (`durable`), readers are shown
+   * `before`, the status it had: a crash in between re-runs the request.
+   */
+  final:
+    | {
+        result: unknown;
+        attempt: number | null;
+        conn: string | null;
+        at: number;
+        before: RequestStatus;
+        durable: boolean;
+      }
+    | undefined;
 }
 
 interface SpaceState {
@@ -556,18 +568,29 @@ export class Relay {
     const lease = req.lease;
     if (lease) lease.app.inFlight.delete(req.id);
     req.lease = undefined;
+    const before = req.status;
     req.status = status;
     const now = Date.now();
-    req.final = { result, attempt: lease?.attempt ?? null, conn: app ? app.link.id : null, at: now };
+    req.final = {
+      result,
+      attempt: lease?.attempt ?? null,
+      conn: app ? app.link.id : null,
+      at: now,
+      before,
+      durable: false,
+    };
     const json = JSON.stringify(result) ?? 'null';
     const { attempt, conn } = req.final;
     this.metrics.finish(status, (performance.now() - req.t0) / 1000);
     const written = this.store.write(() => this.store.markFinished(req.id, status, json, attempt, conn, now));
-    this.events.onRequestUpdate?.(this.view(req));
     const space = this.spaces.get(req.spaceId);
     if (lease && space) this.pump(space);
     return written.then(
       () => {
+        // Viewers hear of a terminal status only once it is durable: a crash before the commit
+        // re-runs the request, and nobody has seen a result that was then undone.
+        if (req.final) req.final.durable = true;
+        this.events.onRequestUpdate?.(this.view(req));
         this.live.delete(req.id);
       },
       (e: unknown) => {
@@ -610,8 +633,10 @@ export class Relay {
   }
 
   private view(req: LiveRequest): RequestView {
+    const pending = req.final !== undefined && !req.final.durable;
+    const status = pending ? req.final!.before : req.status;
     let position: number | null = null;
-    if (req.status === 'queued') {
+    if (status === 'queued') {
       const space = this.spaces.get(req.spaceId);
       const i = space ? space.queue.indexOf(req, space.head) : -1;
       position = space ? (i >= 0 ? i - space.head : queued(space)) : null;
@@ -619,14 +644,14 @@ export class Relay {
     const v: RequestView = {
       request_id: req.id,
       space_id: req.spaceId,
-      status: req.status,
+      status,
       queue_position: position,
       attempts: req.attempts,
       created_at: req.createdAt,
       dispatched_at: req.dispatchedAt ?? null,
-      finished_at: req.final?.at ?? null,
+      finished_at: pending ? null : (req.final?.at ?? null),
     };
-    if (req.final) attachResult(v, req.status, req.final.result);
+    if (req.final && !pending) attachResult(v, req.status, req.final.result);
     return v;
   }
 
