@@ -393,7 +393,7 @@ describe('storage benchmarks', () => {
       const uploadFigure = await recordPaired(up.a, up.b, {
         id: 'storage.upload.16MiB.bytes',
         method:
-          'PUT /upload/object of a 16 MiB body with node:http on one kept-alive connection, one request at a time (spooled, hashed MD5+SHA-256, fsynced and renamed by the fs backend), each answer awaited and its size and SHA-256 checked',
+          'PUT /upload/object of a 16 MiB body with node:http on one kept-alive connection, one request at a time (spooled, hashed SHA-256 (the ETag is its first 16 bytes), fsynced and renamed by the fs backend), each answer awaited and its size and SHA-256 checked',
         referenceId: 'storage.ref.fs_write_fsync.16MiB.bytes',
         referenceMethod:
           'the same 16 MiB written by this process to a new file in the same tmp dir (same disk): open, write, fsync, close',

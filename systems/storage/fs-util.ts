@@ -66,7 +66,10 @@ export async function renameDurable(from: string, to: string): Promise<void> {
 export interface SpooledBody {
   path: string;
   size: number;
-  md5: Buffer;
+  /** The MD5 of the body, when the spool was asked for it (the s3 backend sends it as Content-MD5). */
+  md5: Buffer | undefined;
+  /** The digest an ETag is made of: the MD5 when there is one, else the first 16 bytes of the SHA-256. */
+  etagDigest: Buffer;
   sha256: string;
 }
 
@@ -94,12 +97,13 @@ export async function spoolBody(
   dir: string,
   maxBytes: number,
   drainBytes = maxBytes,
+  options: { md5?: boolean } = {},
 ): Promise<SpooledBody> {
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${TEMP_MARKER}spool-${randomBytes(8).toString('hex')}`);
   const limit = Math.max(maxBytes, drainBytes);
   const sha256 = createHash('sha256');
-  const md5 = new Md5();
+  const md5 = options.md5 ? new Md5() : undefined;
   let size = 0;
   let fh: FileHandle | undefined;
   try {
@@ -117,7 +121,7 @@ export async function spoolBody(
       batch = [];
       batchBytes = 0;
       sha256.update(data);
-      md5.update(data);
+      md5?.update(data);
       await writing; // one write in flight, in order, while the next batch arrives
       writing = out.write(data, 0, data.length);
       writing.catch(() => undefined); // handled: the next await of `writing` throws it
@@ -141,9 +145,17 @@ export async function spoolBody(
     await out.sync();
     await out.close();
     fh = undefined;
-    return { path: file, size, md5: await md5.digest(), sha256: sha256.digest('hex') };
+    const digest = sha256.digest();
+    const md5Digest = md5 ? await md5.digest() : undefined;
+    return {
+      path: file,
+      size,
+      md5: md5Digest,
+      etagDigest: md5Digest ?? digest.subarray(0, 16),
+      sha256: digest.toString('hex'),
+    };
   } catch (e) {
-    md5.drop();
+    md5?.drop();
     await fh?.close().catch(() => undefined);
     await rm(file, { force: true });
     throw e;

@@ -6,6 +6,15 @@ export function md5Etag(md5: Buffer): string {
   return `"${md5.toString('hex')}"`;
 }
 
+/**
+ * `"<hex>"` of a body's ETag digest (SpooledBody.etagDigest): on the fs backend the first 16 bytes
+ * of the SHA-256 it computes anyway, since an ETag is opaque and a second hash (MD5, as S3 uses)
+ * cost as much as the rest of an upload.
+ */
+export function digestEtag(digest: Buffer): string {
+  return `"${digest.toString('hex')}"`;
+}
+
 /** `"<md5 of the concatenated binary part md5s>-<n>"`: the ETag of a multipart object. */
 export function multipartEtag(partMd5s: Buffer[]): string {
   const h = createHash('md5');

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StorageError } from '../errors.ts';
 import { renameDurable, type SpooledBody, TEMP_MARKER, writeFileAtomic } from '../fs-util.ts';
-import { md5Etag, multipartEtag } from '../http.ts';
+import { digestEtag, md5Etag, multipartEtag } from '../http.ts';
 import { KeyedMutex } from '../keyed-mutex.ts';
 import { type ManifestRef, parseKey, refKey } from '../keys.ts';
 import { type Manifest, parseManifest } from '../manifest.ts';
@@ -95,6 +95,7 @@ function toInfo(m: ObjectMeta): ObjectInfo {
 export class FsBackend implements StorageBackend {
   readonly name = 'fs' as const;
   readonly spoolDir: string;
+  readonly spoolMd5 = false;
   readonly #root: string;
   /** Serialises writers of one object, one manifest, one upload. */
   readonly #locks = new KeyedMutex();
@@ -248,13 +249,13 @@ export class FsBackend implements StorageBackend {
         await this.#requireUpload(uploadId);
         const dir = this.#dir('uploads', uploadId);
         const prefix = `part-${String(partNumber).padStart(5, '0')}-`;
-        const name = `${prefix}${body.md5.toString('hex')}`;
+        const name = `${prefix}${body.etagDigest.toString('hex')}`;
         // The ETag is in the file name, so one rename publishes the part and its ETag together.
         await renameDurable(body.path, path.join(dir, name));
         for (const f of await readdir(dir)) {
           if (f.startsWith(prefix) && f !== name) await rm(path.join(dir, f), { force: true });
         }
-        return { partNumber, etag: md5Etag(body.md5), size: body.size };
+        return { partNumber, etag: digestEtag(body.etagDigest), size: body.size };
       });
     } finally {
       await rm(body.path, { force: true });
@@ -360,7 +361,7 @@ export class FsBackend implements StorageBackend {
   async putObject(key: string, body: SpooledBody, contentType: string): Promise<ObjectInfo> {
     return this.#commitObject(key, body.path, {
       size: body.size,
-      etag: md5Etag(body.md5),
+      etag: digestEtag(body.etagDigest),
       sha256: body.sha256,
       contentType,
     });

@@ -74,6 +74,7 @@ function backendError(what: string, e: unknown): StorageError {
 export class S3Backend implements StorageBackend {
   readonly name = 's3' as const;
   readonly spoolDir: string;
+  readonly spoolMd5 = true;
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;
@@ -249,7 +250,7 @@ export class S3Backend implements StorageBackend {
           PartNumber: partNumber,
           Body: createReadStream(body.path),
           ContentLength: body.size,
-          ContentMD5: body.md5.toString('base64'),
+          ContentMD5: contentMd5(body),
         }),
       );
       return { partNumber, etag: normalizeEtag(out.ETag ?? ''), size: body.size };
@@ -338,7 +339,7 @@ export class S3Backend implements StorageBackend {
           Key: this.#objectKey(key),
           Body: createReadStream(body.path),
           ContentLength: body.size,
-          ContentMD5: body.md5.toString('base64'),
+          ContentMD5: contentMd5(body),
           ContentType: contentType,
           Metadata: { sha256: body.sha256 },
         }),
@@ -492,4 +493,10 @@ export class S3Backend implements StorageBackend {
       throw backendError('set latest', e);
     }
   }
+}
+
+/** Content-MD5 of a spooled body (this backend spools with MD5: spoolMd5). */
+function contentMd5(body: SpooledBody): string {
+  if (!body.md5) throw new Error('a body for the s3 backend was spooled without its MD5');
+  return body.md5.toString('base64');
 }

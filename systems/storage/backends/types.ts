@@ -76,6 +76,8 @@ export interface OpenedObject {
 export interface StorageBackend {
   readonly name: BackendName;
   /** Where request bodies are spooled before the backend takes them (same file system as the data for fs). */
+  /** Whether request bodies must be spooled with their MD5 (S3 checks Content-MD5); fs needs none. */
+  readonly spoolMd5: boolean;
   readonly spoolDir: string;
   /** Creates what is missing and recovers state left by an earlier process. */
   open(): Promise<void>;

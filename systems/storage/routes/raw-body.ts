@@ -54,5 +54,7 @@ export function spoolRequest(req: FastifyRequest, ctx: StorageContext): Promise<
   const body =
     req.body instanceof Readable ? req.body : req.body === undefined ? Readable.from([]) : undefined;
   if (!body) throw new StorageError('STORAGE_INVALID_INPUT', 'expected a raw byte body');
-  return spoolBody(body, ctx.backend.spoolDir, ctx.config.maxPartBytes, drainLimit(ctx.config));
+  return spoolBody(body, ctx.backend.spoolDir, ctx.config.maxPartBytes, drainLimit(ctx.config), {
+    md5: ctx.backend.spoolMd5,
+  });
 }
