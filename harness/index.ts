@@ -12,7 +12,13 @@ export { type OpenLoadResult, type OpenLoopOptions, openLoop } from './load/open
 export { recordLoad } from './load/record-load.ts';
 export type { LoadResult } from './load/types.ts';
 export type { Figure, FigureInput, Stats } from './measure/figure.ts';
-export { type FigureMeta, recordLatency, recordThroughput } from './measure/helpers.ts';
+export {
+  type FigureMeta,
+  type RateWindow,
+  recordLatency,
+  recordPairedRates,
+  recordThroughput,
+} from './measure/helpers.ts';
 export {
   CYCLES_FORMULA,
   INSTRUCTION_UNIT,

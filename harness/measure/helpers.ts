@@ -1,7 +1,9 @@
+import { profile } from '../config/profile.ts';
 import type { Figure } from './figure.ts';
+import { pairedRatio } from './interleave.ts';
 import type { LatencyRecorder } from './latency.ts';
 import { recordFigure } from './record.ts';
-import type { Statistic } from './stats.ts';
+import { type Statistic, summarize } from './stats.ts';
 import type { ThroughputResult } from './throughput.ts';
 
 export interface FigureMeta {
@@ -94,4 +96,56 @@ function scaleStats<T extends { [k: string]: unknown }>(stats: T, factor: number
     else out[k] = v;
   }
   return out as T;
+}
+
+/** One measured window of a paired comparison: its rate, the operations in it, when it began. */
+export interface RateWindow {
+  rate: number;
+  ops: number;
+  /** Start of the window, ms on any clock shared by both sides (series are drawn from the first). */
+  atMs: number;
+}
+
+/**
+ * Records windows of an A/B pair measured in alternation (`interleaved`): the reference (B) as
+ * its own figure `referenceId`, then the figure (A) with the median per-pair ratio to it and that
+ * ratio's bootstrap interval. Each figure's value is its median window rate, with the windows'
+ * rates as its spread and series. `how` says how the windows were made (appended to both methods).
+ */
+export async function recordPairedRates(
+  figure: RateWindow[],
+  reference: RateWindow[],
+  o: { id: string; method: string; referenceId: string; referenceMethod: string; unit: string; how: string },
+): Promise<Figure> {
+  const t0 = Math.min(figure[0]?.atMs ?? 0, reference[0]?.atMs ?? 0);
+  const record = (id: string, w: RateWindow[], method: string, ref?: Figure['reference']) => {
+    const stats = summarize(
+      w.map((x) => x.rate),
+      { statistic: 'p50', resamples: profile().resamples },
+    );
+    return recordFigure({
+      id,
+      value: stats.p50,
+      unit: o.unit,
+      better: 'higher',
+      n: w.reduce((n, x) => n + x.ops, 0),
+      stats,
+      series: w.map((x) => [x.atMs - t0, x.rate]),
+      method: `${method}; ${o.how}`,
+      ...(ref ? { reference: ref } : {}),
+    });
+  };
+  const ref = await record(o.referenceId, reference, o.referenceMethod);
+  const ratio = pairedRatio(
+    figure.map((x) => x.rate),
+    reference.map((x) => x.rate),
+    { resamples: profile().resamples },
+  );
+  return record(o.id, figure, `${o.method}; ratio: median over pairs, ci95 by bootstrap over pairs`, {
+    id: o.referenceId,
+    value: ref.value,
+    ratio: ratio.value,
+    ratioCi95: ratio.ci95,
+    pairs: ratio.n,
+  });
 }

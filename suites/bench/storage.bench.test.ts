@@ -12,15 +12,13 @@ import {
   type Figure,
   interleaved,
   LatencyRecorder,
-  pairedRatio,
   profile,
   progress,
   readRigEnv,
-  recordFigure,
   recordLatency,
+  recordPairedRates,
   recordThroughput,
   seededRandom,
-  summarize,
   ThroughputMeter,
   useSystem,
 } from '../../harness/index.ts';
@@ -297,44 +295,16 @@ describe('storage benchmarks', () => {
   type Window = Awaited<ReturnType<typeof window>>;
 
   /** The reference as its own figure, the measured side with the per-pair ratio and its interval. */
-  async function recordPaired(
+  const recordPaired = (
     a: Window[],
     b: Window[],
     o: { id: string; method: string; referenceId: string; referenceMethod: string },
-  ): Promise<Figure> {
-    const t0 = Math.min(a[0]!.atMs, b[0]!.atMs);
-    const how = `${a.length} pairs of ${windowMs} ms windows alternating AB BA with the reference, 16 MiB per operation; value: median B/s over the windows`;
-    const record = (id: string, w: Window[], method: string, reference?: Figure['reference']) => {
-      const stats = summarize(
-        w.map((x) => x.rate),
-        { statistic: 'p50', resamples: profile().resamples },
-      );
-      return recordFigure({
-        id,
-        value: stats.p50,
-        unit: 'B/s',
-        better: 'higher',
-        n: w.reduce((n, x) => n + x.ops, 0),
-        stats,
-        series: w.map((x) => [x.atMs - t0, x.rate]),
-        method: `${method}; ${how}`,
-        ...(reference ? { reference } : {}),
-      });
-    };
-    const ref = await record(o.referenceId, b, o.referenceMethod);
-    const ratio = pairedRatio(
-      a.map((x) => x.rate),
-      b.map((x) => x.rate),
-      { resamples: profile().resamples },
-    );
-    return record(o.id, a, `${o.method}; ratio: median over pairs, ci95 by bootstrap over pairs`, {
-      id: o.referenceId,
-      value: ref.value,
-      ratio: ratio.value,
-      ratioCi95: ratio.ci95,
-      pairs: ratio.n,
+  ): Promise<Figure> =>
+    recordPairedRates(a, b, {
+      ...o,
+      unit: 'B/s',
+      how: `${a.length} pairs of ${windowMs} ms windows alternating AB BA with the reference, 16 MiB per operation; value: median B/s over the windows`,
     });
-  }
 
   it(
     'single-stream upload and download of 16 MiB objects vs raw file write (fsync) and read',

@@ -12,23 +12,21 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   closedLoop,
-  type Figure,
   interleaved,
   LatencyRecorder,
-  pairedRatio,
   profile,
   progress,
   ResourceSampler,
   recordFigure,
   recordLatency,
   recordLoad,
+  recordPairedRates,
   recordResources,
   recordThroughput,
   type StartedSystem,
   type SystemOptions,
   seededRandom,
   startSystem,
-  summarize,
   ThroughputMeter,
   type ThroughputResult,
 } from '../../harness/index.ts';
@@ -158,45 +156,17 @@ async function interleavedWindows(
 
 const total = (windows: SetWindow[]) => windows.reduce((n, w) => n + w.result.count, 0);
 
-/**
- * Records the reference windows as `referenceId` and the figure's windows as `id` (each: the median
- * window's rate, the windows' rates as its spread), the figure with the median per-pair ratio and
- * its bootstrap interval over the pairs.
- */
+/** The reference windows as `referenceId`, the figure's with the median per-pair ratio to them. */
 async function recordPaired(
   windows: { figure: SetWindow[]; reference: SetWindow[] },
   o: { id: string; method: string; referenceId: string; referenceMethod: string },
 ): Promise<void> {
-  const how = `${windows.figure.length} pairs of ${pairWindowMs()} ms windows alternating AB BA with the reference; value: median ops/s over the windows`;
-  const record = (id: string, w: SetWindow[], method: string, reference?: Figure['reference']) => {
-    const stats = summarize(
-      w.map((x) => x.result.rate),
-      { statistic: 'p50', resamples: profile().resamples },
-    );
-    return recordFigure({
-      id,
-      value: stats.p50,
-      unit: 'ops/s',
-      better: 'higher',
-      n: total(w),
-      stats,
-      series: w.map((x) => [x.atMs, x.result.rate]),
-      method: `${method}; ${how}`,
-      ...(reference ? { reference } : {}),
-    });
-  };
-  const ref = await record(o.referenceId, windows.reference, o.referenceMethod);
-  const ratio = pairedRatio(
-    windows.figure.map((w) => w.result.rate),
-    windows.reference.map((w) => w.result.rate),
-    { resamples: profile().resamples },
-  );
-  await record(o.id, windows.figure, `${o.method}; ratio: median over pairs, ci95 by bootstrap over pairs`, {
-    id: o.referenceId,
-    value: ref.value,
-    ratio: ratio.value,
-    ratioCi95: ratio.ci95,
-    pairs: ratio.n,
+  const rates = (w: SetWindow[]) =>
+    w.map((x) => ({ rate: x.result.rate, ops: x.result.count, atMs: x.atMs }));
+  await recordPairedRates(rates(windows.figure), rates(windows.reference), {
+    ...o,
+    unit: 'ops/s',
+    how: `${windows.figure.length} pairs of ${pairWindowMs()} ms windows alternating AB BA with the reference; value: median ops/s over the windows`,
   });
 }
 
