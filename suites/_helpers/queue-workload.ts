@@ -52,6 +52,8 @@ export interface PairedWindowsOptions {
   size: number;
   /** Messages per Node-API call on each side (1: one put and one get call per message). */
   batch?: number;
+  /** How the peers call the queue (bench.QueueThroughputOptions.api); default `batch`. */
+  api?: 'batch' | 'await' | 'await-value';
   /** Counted length of each window. */
   windowMs: number;
   /** Windows of each side (>= 5). */
@@ -82,6 +84,7 @@ export async function queueVsPostMessage(o: PairedWindowsOptions): Promise<Paire
       consumers: o.consumers,
       size: o.size,
       ...(o.batch ? { batch: o.batch } : {}),
+      ...(o.api ? { api: o.api } : {}),
     });
     const sides = { queue: q, postMessage: pm };
     for (const side of Object.values(sides)) await side.window({ durationMs: o.warmupMs, settleMs: 0 });

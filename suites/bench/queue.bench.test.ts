@@ -1,8 +1,11 @@
 // The queue's benchmark matrix (bench/nightly profiles): the headline 64 B message rate with one
-// put and one get call per message (queue.throughput.1x1.64B.rate), batched cross-process
+// awaited put and one awaited get per message (queue.throughput.1x1.64B.rate; value mode and one
+// synchronous call per message beside it), read against postMessage and ZeroMQ, batched cross-process
 // throughput at 1x1 and 4x4 for 64 B .. 64 KiB (the batch size in the id: ...64B.batch64.rate),
 // round-trip latency with spinning and sleeping waiters, memory efficiency, and same-run
-// references (worker_threads postMessage, a Unix-domain socket, a memcpy). Every message of the
+// references (worker_threads postMessage, a Unix-domain socket unframed and framed, a memcpy, and
+// ZeroMQ Push/Pull and Request/Reply over ipc://, skipped with the reason where the zeromq package
+// cannot load). Every message of the
 // throughput and round-trip workloads carries a sequence number and checksum that its consumer
 // verifies; a figure whose messages did not all arrive intact and in order is recorded invalid and
 // fails its test.
@@ -47,6 +50,8 @@ const pairedWindows = (): Pick<PairedWindowsOptions, 'windowMs' | 'pairs' | 'war
   pairs: 5,
   warmupMs: profile().warmupMs,
 });
+const HEADLINE_METHOD =
+  'one flood process awaiting put() and one drain process awaiting get() of raw 64 B messages (a Buffer per get), one call per message, every sequence number and checksum verified by the drain, counted on the ring';
 /** Its paired windows record it (with the headline, queue.throughput.1x1.64B.rate). */
 const POSTMESSAGE_64B = 'queue.ref.postmessage.1x1.64B.rate';
 const SIZES: Array<[string, number]> = [
@@ -62,7 +67,29 @@ const segmentsBefore = new Set(listSegments());
  * Reference figures per size, filled by the first test and used by the others; postMessage at 64 B
  * comes from the headline's paired windows.
  */
-const refs = new Map<string, { postMessage?: Figure; uds: Figure; memcpy: Figure; memcpyBytes: Figure }>();
+const refs = new Map<
+  string,
+  { postMessage?: Figure; uds: Figure; udsFramed: Figure; memcpy: Figure; memcpyBytes: Figure }
+>();
+/** ZeroMQ's figures (64B, 4KiB), filled by its test unless the package cannot load here. */
+const zeromq = new Map<string, Figure>();
+const zeromqMissing = await bench.zeromqUnavailableReason();
+const ZEROMQ_SIZES: Array<[string, number]> = [
+  ['64B', 64],
+  ['4KiB', 4096],
+];
+
+/** `<id>.rate_vs_zeromq`: the same result read against ZeroMQ at that size, when it ran. */
+async function recordVsZeromq(id: string, label: string, r: ThroughputResult, method: string, valid = {}) {
+  const z = zeromq.get(label);
+  if (!z) return;
+  await recordThroughput(`${id}.rate_vs_zeromq`, r, {
+    unit: 'msg/s',
+    method: `${method}; the same figure read against ZeroMQ Push/Pull over ipc:// (${z.id})`,
+    reference: ref(z),
+    ...valid,
+  });
+}
 
 describe('queue benchmarks', () => {
   it(
@@ -76,6 +103,9 @@ describe('queue benchmarks', () => {
             ? undefined
             : toThroughput(await bench.postMessageThroughput({ size, ...window() }));
         const uds = toThroughput(await bench.udsThroughput({ size, ...window() }));
+        const framedSample = await bench.udsFramedThroughput({ size, ...window() });
+        expectEveryMessageVerified(`framed Unix socket ${label}`, framedSample.check);
+        const framed = toThroughput(framedSample);
         const mc = toThroughput(bench.memcpyThroughput({ size, ...window() }));
         refs.set(label, {
           ...(pm
@@ -88,7 +118,12 @@ describe('queue benchmarks', () => {
             : {}),
           uds: await recordThroughput(`queue.ref.uds.1x1.${label}.rate`, uds, {
             unit: 'msg/s',
-            method: `a child process writes ${label} messages back to back on a Unix-domain socket; the test process reads and counts them`,
+            method: `a child process writes ${label} messages back to back on a Unix-domain socket, unframed; the test process counts bytes / ${size} (a byte rate, no message is decoded)`,
+          }),
+          udsFramed: await recordThroughput(`queue.ref.uds.framed.1x1.${label}.rate`, framed, {
+            unit: 'msg/s',
+            method: `a child process writes stamped ${label} messages as [u32 length][message] frames on a Unix-domain socket (packed into writes of about 64 KiB); the test process decodes every frame, verifies its sequence number and checksum, and counts messages`,
+            ...trust(framedSample.check),
           }),
           memcpy: await recordThroughput(`queue.ref.memcpy.${label}.rate`, mc, {
             unit: 'msg/s',
@@ -106,21 +141,55 @@ describe('queue benchmarks', () => {
   );
 
   it(
-    'headline: 64 B message rate, 1x1 processes, one put and one get call per message',
+    'ZeroMQ references: Push/Pull over ipc:// at 64 B and 4 KiB, Request/Reply round trip at 64 B',
+    async (ctx) => {
+      if (zeromqMissing) return ctx.skip(`ZeroMQ reference skipped: ${zeromqMissing}`);
+      const version = await bench.zeromqVersion();
+      const checks: Array<[string, bench.StreamCheck]> = [];
+      for (const [label, size] of ZEROMQ_SIZES) {
+        progress(`queue bench: ZeroMQ Push/Pull at ${label}`);
+        const sample = await bench.zeromqThroughput({ size, ...window() });
+        checks.push([`ZeroMQ ${label}`, sample.check]);
+        zeromq.set(
+          label,
+          await recordThroughput(`queue.ref.zeromq.1x1.${label}.rate`, toThroughput(sample), {
+            unit: 'msg/s',
+            method: `ZeroMQ (${version}) Push/Pull over ipc:// (socket file in a temp dir): one Push process awaiting send() of each stamped ${label} message, one Pull process receiving with for await, verifying every sequence number and checksum, counting per 50 ms after warm-up; HWM 1000`,
+            ...trust(sample.check),
+          }),
+        );
+      }
+      progress('queue bench: ZeroMQ Request/Reply round trip at 64B');
+      const rtt = new LatencyRecorder({ unit: 'us' });
+      const count = profile().count(5_000);
+      checks.push([
+        'ZeroMQ round trip',
+        await bench.zeromqRoundTrip({ size: 64, count, record: (ns) => rtt.record(ns) }),
+      ]);
+      expect(rtt.n).toBe(count);
+      await recordLatency('queue.ref.zeromq.roundtrip.64B', rtt, {
+        method: `ZeroMQ (${version}) Request in the test process, Reply in a child process over ipc://: await send(), await receive() of a stamped 64 B message; one sample per round trip; every reply verified`,
+      });
+      for (const [what, check] of checks) expectEveryMessageVerified(what, check);
+    },
+    profile().testTimeoutMs,
+  );
+
+  it(
+    'headline: 64 B message rate, 1x1 processes, one awaited put and one awaited get per message',
     async () => {
-      progress('queue bench: 1x1 throughput at 64B, one call per message, vs postMessage');
+      progress('queue bench: 1x1 throughput at 64B, await put / await get, vs postMessage');
       const run = await queueVsPostMessage({
         producers: 1,
         consumers: 1,
         size: 64,
-        batch: 1,
+        api: 'await',
         ...pairedWindows(),
         label: 'queue bench 1x1 64B unbatched vs postMessage',
       });
       const { queue, reference } = await recordQueueVsPostMessage(run, {
         id: 'queue.throughput.1x1.64B.rate',
-        method:
-          'one flood and one drain process moving raw 64 B messages one per Node-API call on each side (putManyFrom/getManyInto of 1), every sequence number and checksum verified by the drain, counted on the ring',
+        method: HEADLINE_METHOD,
         reference: {
           id: POSTMESSAGE_64B,
           method: 'worker_threads: a worker posts 64B Uint8Arrays to the main thread, credit flow control',
@@ -128,9 +197,53 @@ describe('queue benchmarks', () => {
       });
       const at64 = refs.get('64B');
       if (at64 && reference) at64.postMessage = reference;
+      await recordVsZeromq('queue.throughput.1x1.64B', '64B', queue, HEADLINE_METHOD, trust(run.check));
       expect(run.batch).toBe(1);
-      expectEveryMessageVerified('1x1 64B unbatched', run.check);
+      expectEveryMessageVerified('1x1 64B awaited', run.check);
       expect(queue.count).toBeGreaterThan(0);
+    },
+    profile().testTimeoutMs,
+  );
+
+  it(
+    '64 B, 1x1 processes, one call per message: value mode awaited, raw sync calls',
+    async () => {
+      const variants = [
+        [
+          'queue.throughput.1x1.64B.value',
+          'await-value',
+          'one flood process awaiting put() and one drain process awaiting get() per 64 B Buffer in value mode (node:v8 serialisation both ways)',
+        ],
+        [
+          'queue.throughput.1x1.64B.batch1',
+          'batch',
+          'one flood and one drain process moving raw 64 B messages one per synchronous Node-API call on each side (putManyFrom/getManyInto of 1)',
+        ],
+      ] as const;
+      const verdicts: Array<[string, bench.StreamCheck]> = [];
+      for (const [id, api, what] of variants) {
+        progress(`queue bench: ${id}`);
+        const sample = await bench.queueThroughput({
+          producers: 1,
+          consumers: 1,
+          size: 64,
+          batch: 1,
+          api,
+          ...window(),
+        });
+        const r = toThroughput(sample);
+        const method = `${what}, every sequence number and checksum verified by the drain, counted per 50 ms after warm-up`;
+        const pm = refs.get('64B')?.postMessage;
+        await recordThroughput(`${id}.rate`, r, {
+          unit: 'msg/s',
+          method,
+          ...(pm ? { reference: ref(pm) } : {}),
+          ...trust(sample.check),
+        });
+        await recordVsZeromq(id, '64B', r, method, trust(sample.check));
+        verdicts.push([id, sample.check]);
+      }
+      for (const [id, check] of verdicts) expectEveryMessageVerified(id, check);
     },
     profile().testTimeoutMs,
   );
@@ -193,11 +306,12 @@ describe('queue benchmarks', () => {
           if (refsAt) {
             await recordThroughput(`${id}.rate_vs_uds`, r, {
               unit: 'msg/s',
-              method: `${method}; the same figure read against the Unix-domain socket`,
-              reference: ref(refsAt.uds),
+              method: `${method}; the same figure read against the framed Unix-domain socket (messages decoded)`,
+              reference: ref(refsAt.udsFramed),
               ...valid,
             });
           }
+          if (P === 1) await recordVsZeromq(id, label, r, method, valid);
           verdicts.push([id, check, r.count]);
         }
         for (const [id, check, count] of verdicts) {

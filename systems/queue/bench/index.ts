@@ -20,6 +20,7 @@ export {
   type PostMessageWindows,
   postMessageRoundTrip,
   postMessageThroughput,
+  udsFramedThroughput,
   udsThroughput,
 } from './references.ts';
 export { queueRoundTrip, type RoundTripOptions } from './roundtrip.ts';
@@ -32,3 +33,10 @@ export {
   queueThroughput,
 } from './throughput.ts';
 export type { RateOptions, RateSample, WindowSample } from './types.ts';
+export {
+  type ZeromqRateSample,
+  zeromqRoundTrip,
+  zeromqThroughput,
+  zeromqUnavailableReason,
+  zeromqVersion,
+} from './zeromq.ts';

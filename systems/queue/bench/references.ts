@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
+import { MessageStamper, MessageVerifier, type StreamCheck } from './message-check.ts';
+import { spawnRefPeer } from './ref-process.ts';
 import { BucketCounter, type RateOptions, type RateSample, type WindowSample } from './types.ts';
 
 const CREDIT = 1024;
@@ -186,6 +188,63 @@ export async function udsThroughput(o: RateOptions): Promise<RateSample> {
     return counter.result(o.size);
   } finally {
     child.kill('SIGKILL');
+    await new Promise((r) => server.close(r));
+    rmSync(sock, { force: true });
+  }
+}
+
+/**
+ * A Unix-domain socket carrying messages: a child process writes `[u32 length][message]` frames
+ * (stamped messages, packed into writes of about 64 KiB); this process decodes every frame, verifies
+ * its message (length, checksum, next sequence number) and counts it. `check.sent` is what arrived
+ * (the writer is killed mid-stream), so only mismatches fail it.
+ */
+export async function udsFramedThroughput(o: RateOptions): Promise<RateSample & { check: StreamCheck }> {
+  new MessageStamper(o.size); // a size that cannot be stamped fails before any process starts
+  const sock = path.join(tmpdir(), `rig-queue-udsf-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
+  let counter: BucketCounter | undefined; // from the moment the writer runs
+  const verifier = new MessageVerifier({ size: o.size, producers: 1, order: 'exact' });
+  const memory = new ArrayBuffer(Math.ceil(Math.max(o.size, 4) / 4) * 4);
+  const msg = Buffer.from(memory);
+  const words = new Uint32Array(memory);
+  let carry: Buffer = Buffer.alloc(0);
+  const server = createServer((conn) => {
+    conn.on('data', (d: Buffer) => {
+      const buf = carry.length > 0 ? Buffer.concat([carry, d]) : d;
+      let at = 0;
+      let n = 0;
+      while (buf.length - at >= 4) {
+        const len = buf.readUInt32LE(at);
+        if (buf.length - at - 4 < len) break;
+        if (len <= msg.length) buf.copy(msg, 0, at + 4, at + 4 + len);
+        verifier.check(words, 0, len);
+        at += 4 + len;
+        n++;
+      }
+      carry = at < buf.length ? Buffer.from(buf.subarray(at)) : Buffer.alloc(0);
+      counter?.add(n);
+    });
+    conn.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(sock, r));
+  const child = spawnRefPeer('uds-frames', [sock, o.size]);
+  try {
+    await child.ready;
+    const counted = new BucketCounter(o.bucketMs ?? 50, o.warmupMs);
+    counter = counted;
+    await new Promise((r) => setTimeout(r, o.warmupMs + o.durationMs + (o.bucketMs ?? 50)));
+    const report = verifier.report();
+    return {
+      ...counted.result(o.size),
+      check: {
+        sent: report.received,
+        received: report.received,
+        mismatches: report.mismatches,
+        first: report.first,
+      },
+    };
+  } finally {
+    child.kill();
     await new Promise((r) => server.close(r));
     rmSync(sock, { force: true });
   }

@@ -18,6 +18,12 @@ export interface QueueThroughputOptions {
    * 1 MiB of messages per batch; the sample says which batch ran.
    */
   batch?: number;
+  /**
+   * How the peers call the queue: `batch` (putManyFrom/getManyInto of `batch`, the default),
+   * `await` (one `await put()` / `await get()` per message, raw mode; batch 1) or `await-value`
+   * (the same in value mode).
+   */
+  api?: 'batch' | 'await' | 'await-value';
   /** Spin iterations before a waiter sleeps. Default 2000. */
   spin?: number;
   bucketMs?: number;
@@ -34,6 +40,8 @@ interface DrainResult {
 export interface QueueRateSample extends RateSample {
   /** Messages per Node-API call that ran (1: one put and one get call per message). */
   batch: number;
+  /** How the peers called the queue. */
+  api: 'batch' | 'await' | 'await-value';
   /** Every message stamped by its flood process and verified by the drain that got it. */
   check: StreamCheck;
 }
@@ -42,18 +50,21 @@ export interface QueueRateSample extends RateSample {
 interface Peers {
   q: Queue<Buffer>;
   batch: number;
+  api: 'batch' | 'await' | 'await-value';
   floods: Peer<{ sent: number }>[];
   drains: Peer<DrainResult>[];
 }
 
 async function startPeers(o: Omit<QueueThroughputOptions, 'durationMs' | 'warmupMs'>): Promise<Peers> {
   assertStampable(o.size); // before any process starts
-  const batch = Math.max(1, Math.min(o.batch ?? 64, Math.floor((1 << 20) / o.size) || 1));
+  const api = o.api ?? 'batch';
+  const batch =
+    api === 'batch' ? Math.max(1, Math.min(o.batch ?? 64, Math.floor((1 << 20) / o.size) || 1)) : 1;
   const capacityBytes = o.capacityBytes ?? Math.max(4 << 20, (o.size + 8) * 16);
   const name = `bench-${process.pid}-${randomBytes(4).toString('hex')}`;
   const q = Queue.create<Buffer>(name, { capacityBytes: Math.ceil(capacityBytes / 8) * 8, mode: 'raw' });
   const spin = o.spin ?? 2000;
-  const peers: Peers = { q, batch, floods: [], drains: [] };
+  const peers: Peers = { q, batch, api, floods: [], drains: [] };
   try {
     for (let id = 0; id < o.consumers; id++) {
       peers.drains.push(
@@ -62,6 +73,7 @@ async function startPeers(o: Omit<QueueThroughputOptions, 'durationMs' | 'warmup
           id,
           size: o.size,
           batch,
+          api,
           spin,
           bucketMs: o.bucketMs ?? 50,
           producers: o.producers,
@@ -72,7 +84,7 @@ async function startPeers(o: Omit<QueueThroughputOptions, 'durationMs' | 'warmup
     await Promise.all(peers.drains.map((d) => d.ready));
     for (let id = 0; id < o.producers; id++) {
       // floods run until shutdown(): windows are timed here, once every peer is running
-      peers.floods.push(spawnPeer('flood', { name, id, size: o.size, batch, spin, durationMs: 1e9 }));
+      peers.floods.push(spawnPeer('flood', { name, id, size: o.size, batch, api, spin, durationMs: 1e9 }));
     }
     await Promise.all(peers.floods.map((f) => f.ready));
     return peers;
@@ -145,6 +157,7 @@ export async function queueThroughput(o: QueueThroughputOptions): Promise<QueueR
   return {
     ...fromBuckets(merged.slice(0, skip + windowBuckets + 1), bucketMs, o.warmupMs, o.size),
     batch: peers.batch,
+    api: peers.api,
     check,
   };
 }

@@ -7,6 +7,8 @@ export const WRITABLE = 1;
 /** One blocked call: `attempt` returns true when it completed (it resolves its own promise). */
 interface Pending {
   attempt(): boolean;
+  /** Puts: the ring bytes the next attempt needs (header + payload padded to 8). */
+  need?: number;
   deadline: number | undefined;
   fail(error: Error): void;
 }
@@ -14,8 +16,9 @@ interface Pending {
 /**
  * The blocked calls of one kind (gets wait for "readable", puts for "writable") on one handle.
  * While any is pending, one native wait runs on the handle's waiter thread for that kind; when
- * the shared sequence word moves (or the earliest deadline passes) every pending call retries in
- * FIFO order. The event loop and libuv's threadpool are never blocked.
+ * a message (gets) or room for the smallest pending record (puts) appears, or the earliest
+ * deadline passes, every pending call retries in FIFO order. The event loop and libuv's
+ * threadpool are never blocked.
  */
 export class Lane {
   private readonly pending: Pending[] = [];
@@ -49,7 +52,6 @@ export class Lane {
       this.failAll(new QueueClosed(`${this.what}: this handle is closed`));
       return;
     }
-    const seq = h.seq(this.kind);
     const now = Date.now();
     for (let i = 0; i < this.pending.length; ) {
       const p = this.pending[i]!;
@@ -74,11 +76,14 @@ export class Lane {
     }
     if (this.pending.length === 0) return;
     let deadline = Number.POSITIVE_INFINITY;
-    for (const p of this.pending)
+    let need = Number.POSITIVE_INFINITY;
+    for (const p of this.pending) {
       if (p.deadline !== undefined && p.deadline < deadline) deadline = p.deadline;
+      need = Math.min(need, p.need ?? 0);
+    }
     const timeout = Number.isFinite(deadline) ? Math.max(0, deadline - now) : -1;
     this.armed = true;
-    h.waitAsync(this.kind, seq, timeout, this.spin, (status) => {
+    h.waitAsync(this.kind, need, timeout, this.spin, (status) => {
       this.armed = false;
       if (status === Status.CANCELLED) {
         this.failAll(new QueueClosed(`${this.what}: this handle was closed while waiting`));

@@ -8,12 +8,21 @@ export interface NativeQueue {
   put(data: Uint8Array): number;
   putBatch(data: Uint8Array, lens: Uint32Array, n: number): number;
   get(target: Uint8Array): number;
+  /** get into target from offset on; the length, or -status (-BUF_SMALL: needed() says how much). */
+  getAt(target: Uint8Array, offset: number): number;
+  /** The buffer take() copies into; the handle holds it until the next setArena. */
+  setArena(arena: Uint8Array): void;
+  /** getAt(arena, offset) without passing the buffer across. */
+  take(offset: number): number;
   getBatch(target: Uint8Array, lens: Uint32Array, max: number): number;
   getSync(target: Uint8Array, timeoutMs: number, spin: number): number;
   putSync(data: Uint8Array, timeoutMs: number, spin: number): number;
   needed(): number;
-  seq(kind: number): number;
-  waitAsync(kind: number, seq: number, timeoutMs: number, spin: number, cb: (status: number) => void): void;
+  /**
+   * Calls cb(status) on the event loop once the queue holds a message (kind 0) or has room for a
+   * record of `need` ring bytes (kind 1), or is closed, or timeoutMs passed (-1: never).
+   */
+  waitAsync(kind: number, need: number, timeoutMs: number, spin: number, cb: (status: number) => void): void;
   shutdown(): number;
   close(): void;
   stats(): NativeStats;

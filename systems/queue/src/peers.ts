@@ -16,6 +16,11 @@ export interface PeerOptions {
   count?: number;
   size?: number;
   batch?: number;
+  /**
+   * flood/drain: `batch` (putManyFrom/getManyInto of `batch`, the default), `await` (one
+   * `await put()` / `await get()` per message, raw mode) or `await-value` (the same in value mode).
+   */
+  api?: 'batch' | 'await' | 'await-value';
   /** drain: producers whose streams it verifies (ids 0..producers-1). */
   producers?: number;
   /** drain: consumers sharing the queue; with 1 each sequence number must be exactly the next. */
@@ -60,6 +65,7 @@ export function spawnPeer<R = unknown>(role: PeerRole, options: PeerOptions): Pe
     count: options.count,
     size: options.size,
     batch: options.batch,
+    api: options.api,
     producers: options.producers,
     consumers: options.consumers,
     spin: options.spin,

@@ -1,4 +1,5 @@
 import { unlinkSync } from 'node:fs';
+import type { z } from 'zod';
 import { errorFromStatus, MessageTooLarge, QueueClosed, QueueError, Status } from '../errors.ts';
 import { decode, encode } from './codec.ts';
 import { Lane, READABLE, WRITABLE } from './lanes.ts';
@@ -24,7 +25,23 @@ export interface QueueStats extends NativeStats {
 }
 
 const INITIAL_SCRATCH = 64 * 1024;
+/**
+ * Raw get() hands out slices of an arena, as Node's Buffer pool does: one allocation per arena,
+ * no copy out of a scratch buffer. A slice keeps its arena alive; messages above
+ * ARENA_MAX_MESSAGE get a Buffer of their own.
+ */
+const ARENA_BYTES = 16 * 1024;
+const ARENA_MAX_MESSAGE = 4 * 1024;
+/** What a call without options gets (the schema's defaults). */
+const WAIT_DEFAULTS: ParsedWait = Object.freeze({ block: true });
+/** Settles every put that completes at once. */
+const RESOLVED: Promise<void> = Promise.resolve();
+/** takeOne() on an empty queue. */
+const NOTHING = Symbol('nothing');
+type ParsedWait = z.output<typeof WaitOptionsSchema>;
 const RECORD_HEADER = 8;
+/** Ring bytes a message of n bytes takes: its header and the payload padded to 8. */
+const recordSize = (n: number): number => RECORD_HEADER + Math.ceil(n / 8) * 8;
 
 /**
  * A handle on a named shared-memory queue, in the spirit of Python's queue.Queue. Any process or
@@ -38,6 +55,8 @@ export class Queue<T = unknown> {
   readonly maxMessageBytes: number;
   private h: NativeQueue | undefined;
   private scratch: Buffer;
+  private arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+  private arenaAt = 0;
   private readonly lens = new Uint32Array(4096);
   private readonly readers: Lane;
   private readonly writers: Lane;
@@ -51,6 +70,7 @@ export class Queue<T = unknown> {
     this.capacityBytes = h.capacity();
     this.maxMessageBytes = h.maxMessage();
     this.scratch = Buffer.allocUnsafeSlow(Math.min(this.maxMessageBytes, INITIAL_SCRATCH));
+    h.setArena(this.arena);
     this.readers = new Lane(() => this.h, READABLE, this.spin, `get ${name}`);
     this.writers = new Lane(() => this.h, WRITABLE, this.spin, `put ${name}`);
   }
@@ -96,12 +116,22 @@ export class Queue<T = unknown> {
 
   // ---- values (mode value) or bytes (mode raw) ----
 
-  /** Puts one message; waits while the queue is full (block, timeout in ms: QueueFull after it). */
-  async put(value: T, options: WaitOptions = {}): Promise<void> {
-    const o = parse(WaitOptionsSchema, options, 'put options');
-    const bytes = this.toBytes(value);
-    if (this.tryPut(bytes)) return;
-    if (!o.block) throw errorFromStatus(Status.FULL, `put ${this.name}`);
+  /**
+   * Puts one message; waits while the queue is full (block, timeout in ms: QueueFull after it).
+   * When the ring has room the message is copied in at once and an already-resolved promise is
+   * returned: no waiter thread, no option parsing without options.
+   */
+  put(value: T, options?: WaitOptions): Promise<void> {
+    let o: ParsedWait;
+    let bytes: Uint8Array;
+    try {
+      o = options === undefined ? WAIT_DEFAULTS : parse(WaitOptionsSchema, options, 'put options');
+      bytes = this.toBytes(value);
+      if (this.tryPut(bytes)) return RESOLVED;
+      if (!o.block) throw errorFromStatus(Status.FULL, `put ${this.name}`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise<void>((resolve, reject) => {
       this.writers.add({
         attempt: () => {
@@ -109,6 +139,7 @@ export class Queue<T = unknown> {
           resolve();
           return true;
         },
+        need: recordSize(bytes.byteLength),
         deadline: o.timeout === undefined ? undefined : Date.now() + o.timeout,
         fail: reject,
       });
@@ -120,18 +151,27 @@ export class Queue<T = unknown> {
     if (!this.tryPut(this.toBytes(value))) throw errorFromStatus(Status.FULL, `putNowait ${this.name}`);
   }
 
-  /** Takes the oldest message; waits while the queue is empty (QueueEmpty after timeout ms). */
-  async get(options: WaitOptions = {}): Promise<T> {
-    const o = parse(WaitOptionsSchema, options, 'get options');
-    const first = this.tryGet();
-    if (first.ok) return first.value;
-    if (!o.block) throw errorFromStatus(Status.EMPTY, `get ${this.name}`);
+  /**
+   * Takes the oldest message; waits while the queue is empty (QueueEmpty after timeout ms). When a
+   * message is there it is taken at once and returned in an already-resolved promise.
+   */
+  get(options?: WaitOptions): Promise<T> {
+    let o: ParsedWait;
+    try {
+      o = options === undefined ? WAIT_DEFAULTS : parse(WaitOptionsSchema, options, 'get options');
+      const first = this.takeOne();
+      if (first !== NOTHING) return Promise.resolve(first);
+      if (!o.block) throw errorFromStatus(Status.EMPTY, `get ${this.name}`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise<T>((resolve, reject) => {
       this.readers.add({
         attempt: () => {
-          const r = this.tryGet();
-          if (r.ok) resolve(r.value);
-          return r.ok;
+          const r = this.takeOne();
+          if (r === NOTHING) return false;
+          resolve(r);
+          return true;
         },
         deadline: o.timeout === undefined ? undefined : Date.now() + o.timeout,
         fail: reject,
@@ -141,9 +181,9 @@ export class Queue<T = unknown> {
 
   /** Takes the oldest message now or throws QueueEmpty. */
   getNowait(): T {
-    const r = this.tryGet();
-    if (!r.ok) throw errorFromStatus(Status.EMPTY, `getNowait ${this.name}`);
-    return r.value;
+    const r = this.takeOne();
+    if (r === NOTHING) throw errorFromStatus(Status.EMPTY, `getNowait ${this.name}`);
+    return r;
   }
 
   /** Puts as many as fit under one lock; returns how many were put (0 when full). */
@@ -160,16 +200,21 @@ export class Queue<T = unknown> {
     if (at === encoded.length) return;
     if (!o.block) throw errorFromStatus(Status.FULL, `putMany ${this.name} (${at} put)`);
     return new Promise<void>((resolve, reject) => {
-      this.writers.add({
+      const pending = {
         attempt: () => {
           at += this.putEncoded(encoded, at);
-          if (at < encoded.length) return false;
+          if (at < encoded.length) {
+            pending.need = recordSize(encoded[at]!.byteLength);
+            return false;
+          }
           resolve();
           return true;
         },
+        need: recordSize(encoded[at]!.byteLength),
         deadline: o.timeout === undefined ? undefined : Date.now() + o.timeout,
         fail: reject,
-      });
+      };
+      this.writers.add(pending);
     });
   }
 
@@ -400,14 +445,42 @@ export class Queue<T = unknown> {
     return at - from;
   }
 
-  private tryGet(): { ok: true; value: T } | { ok: false } {
+  /** The oldest message, or NOTHING when the queue is empty. */
+  private takeOne(): T | typeof NOTHING {
     const h = this.handle();
+    if (this.mode === 'raw') return this.takeRaw(h) as T | typeof NOTHING;
     for (;;) {
       const n = h.get(this.scratch);
-      if (n >= 0) return { ok: true, value: this.fromScratch(n) };
-      if (-n === Status.EMPTY) return { ok: false };
+      if (n >= 0) return this.fromScratch(n);
+      if (-n === Status.EMPTY) return NOTHING;
       if (-n === Status.BUF_SMALL) this.growScratch(h.needed());
       else throw errorFromStatus(-n, `get ${this.name}`);
+    }
+  }
+
+  /** Raw: the oldest message as a slice of the arena (8-byte aligned), or NOTHING. */
+  private takeRaw(h: NativeQueue): Buffer | typeof NOTHING {
+    for (;;) {
+      const at = this.arenaAt;
+      const n = h.take(at);
+      if (n >= 0) {
+        this.arenaAt = (at + n + 7) & ~7;
+        return this.arena.subarray(at, at + n);
+      }
+      if (-n === Status.EMPTY) return NOTHING;
+      if (-n !== Status.BUF_SMALL) throw errorFromStatus(-n, `get ${this.name}`);
+      const need = h.needed();
+      if (need > ARENA_MAX_MESSAGE) {
+        const own = Buffer.allocUnsafeSlow(need);
+        const m = h.getAt(own, 0);
+        if (m >= 0) return own.subarray(0, m);
+        if (-m === Status.EMPTY) return NOTHING;
+        if (-m !== Status.BUF_SMALL) throw errorFromStatus(-m, `get ${this.name}`);
+        continue; // another consumer took it and a larger one is next
+      }
+      this.arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+      this.arenaAt = 0;
+      h.setArena(this.arena);
     }
   }
 
@@ -437,7 +510,11 @@ export class Queue<T = unknown> {
   }
 
   private decodeAt(off: number, len: number): T {
-    if (this.mode === 'raw') return Buffer.from(this.scratch.subarray(off, off + len)) as T;
+    if (this.mode === 'raw') {
+      const out = Buffer.allocUnsafe(len); // from Node's pool below 4 KiB
+      this.scratch.copy(out, 0, off, off + len);
+      return out as T;
+    }
     return decode(this.scratch, off, len) as T;
   }
 

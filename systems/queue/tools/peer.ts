@@ -18,6 +18,7 @@ const ArgsSchema = z
     count: z.coerce.number().int().min(0).default(0),
     size: z.coerce.number().int().min(8).default(64),
     batch: z.coerce.number().int().min(1).max(4096).default(1),
+    api: z.enum(['batch', 'await', 'await-value']).default('batch'),
     producers: z.coerce.number().int().min(1).default(1),
     consumers: z.coerce.number().int().min(1).default(1),
     spin: z.coerce.number().int().min(0).default(200),
@@ -40,6 +41,7 @@ const { positionals, values } = parseArgs({
       'count',
       'size',
       'batch',
+      'api',
       'producers',
       'consumers',
       'spin',
@@ -151,6 +153,31 @@ function wordBuffer(bytes: number): { data: Buffer; words: Uint32Array } {
 }
 
 /**
+ * flood --api await | await-value: one `await q.put(message)` per stamped message (raw mode, or value
+ * mode where node:v8 serialises the Buffer), until shutdown or --count.
+ */
+async function floodAwait(): Promise<unknown> {
+  const q = Queue.open<Buffer>(args.name, { mode: args.api === 'await' ? 'raw' : 'value', spin: args.spin });
+  const stamper = new MessageStamper(args.size);
+  const { data, words } = wordBuffer(args.size);
+  ready();
+  const end = nowNs() + BigInt(args['duration-ms']) * 1_000_000n;
+  let sent = 0;
+  try {
+    for (;;) {
+      if (args.count ? sent >= args.count : (sent & 255) === 0 && nowNs() >= end) break;
+      stamper.stamp(words, 0, args.id, sent);
+      await q.put(data);
+      sent++;
+    }
+  } catch (error) {
+    if (!isClosed(error)) throw error;
+  }
+  q.close();
+  return { sent };
+}
+
+/**
  * flood: puts stamped --size messages (producer --id, sequence 0, 1, ..) in batches of --batch for
  * --duration-ms (or --count), blocking while full. Returns how many were put.
  */
@@ -237,12 +264,70 @@ function drain(): unknown {
   };
 }
 
+/**
+ * drain --api await | await-value: one `await q.get()` per message (a Buffer each), copied into a
+ * word-aligned buffer and verified like drain's; counted per --bucket-ms every 64 messages.
+ */
+async function drainAwait(): Promise<unknown> {
+  const q = Queue.open<Buffer>(args.name, { mode: args.api === 'await' ? 'raw' : 'value', spin: args.spin });
+  const { data: target, words } = wordBuffer(Math.max(64, args.size));
+  const verifier = new MessageVerifier({
+    size: args.size,
+    producers: args.producers,
+    order: args.consumers === 1 ? 'exact' : 'increasing',
+  });
+  const bucketNs = BigInt(args['bucket-ms']) * 1_000_000n;
+  ready();
+  const start = nowNs();
+  const buckets: number[] = [];
+  let got = 0;
+  let counted = 0;
+  let bytes = 0;
+  const count = () => {
+    const b = Number((nowNs() - start) / bucketNs);
+    while (buckets.length <= b) buckets.push(0);
+    buckets[b]! += got - counted;
+    counted = got;
+  };
+  for (;;) {
+    let m: Buffer;
+    try {
+      m = await q.get();
+    } catch (error) {
+      if (isClosed(error)) break;
+      throw error;
+    }
+    // a wrong length fails the check before any word is read
+    if (m.length <= target.length) target.set(m);
+    verifier.check(words, 0, m.length);
+    bytes += m.length;
+    if ((++got & 63) === 0) count();
+  }
+  count();
+  q.close();
+  return {
+    got,
+    bytes,
+    startNs: start.toString(),
+    bucketMs: args['bucket-ms'],
+    buckets,
+    check: verifier.report(),
+  };
+}
+
 /** hold-lock: takes the queue's lock and sleeps (the C side prints {"locked":true}); for SIGKILL tests. */
 function holdLock(): unknown {
   const q = Queue.open(args.name);
   return q.injectFault('hold-lock');
 }
 
-const roles = { produce, consume, echo, flood, drain, 'hold-lock': holdLock } as const;
-const result = roles[args.role]();
+const roles = {
+  produce,
+  consume,
+  echo,
+  flood: args.api === 'batch' ? flood : floodAwait,
+  drain: args.api === 'batch' ? drain : drainAwait,
+  'hold-lock': holdLock,
+} as const;
+const result = await roles[args.role]();
 if (args.out) writeFileSync(args.out, JSON.stringify(result));

@@ -16,7 +16,7 @@ namespace {
 
 struct WaitRequest {
   int kind = 0;
-  uint32_t seq = 0;
+  uint64_t need = 0;
   int64_t timeout_ms = -1;
   uint32_t spin = 0;
   Napi::ThreadSafeFunction tsfn;
@@ -61,7 +61,7 @@ class Waiter {
         has_req_ = false;
         running_ = true;
       }
-      int st = rq_wait(h_, req.kind, req.seq, req.timeout_ms, req.spin, cancel_);
+      int st = rq_wait(h_, req.kind, req.need, req.timeout_ms, req.spin, cancel_);
       if (*cancel_ && st == RQ_OK) st = RQ_CANCELLED;
       {
         // free before the callback runs: it may submit the next wait at once
@@ -103,14 +103,14 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "NativeQueue",
                        {
-                           InstanceMethod("put", &NativeQueue::Put),
                            InstanceMethod("putBatch", &NativeQueue::PutBatch),
                            InstanceMethod("get", &NativeQueue::Get),
+                           InstanceMethod("getAt", &NativeQueue::GetAt),
+                           InstanceMethod("setArena", &NativeQueue::SetArena),
                            InstanceMethod("getBatch", &NativeQueue::GetBatch),
                            InstanceMethod("getSync", &NativeQueue::GetSync),
                            InstanceMethod("putSync", &NativeQueue::PutSync),
                            InstanceMethod("needed", &NativeQueue::Needed),
-                           InstanceMethod("seq", &NativeQueue::Seq),
                            InstanceMethod("waitAsync", &NativeQueue::WaitAsync),
                            InstanceMethod("shutdown", &NativeQueue::Shutdown),
                            InstanceMethod("close", &NativeQueue::Close),
@@ -145,6 +145,14 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
     readable_ = new Waiter(h_, &cancel_);
     writable_ = new Waiter(h_, &cancel_);
     env_ = env;
+    // the per-message calls are plain Node-API functions bound to this instance (own properties
+    // that shadow nothing): no unwrap and no argument vector per call
+    napi_value self = info.This();
+    napi_value fn;
+    if (napi_create_function(env, "put", NAPI_AUTO_LENGTH, &NativeQueue::FastPut, this, &fn) == napi_ok)
+      napi_set_named_property(env, self, "put", fn);
+    if (napi_create_function(env, "take", NAPI_AUTO_LENGTH, &NativeQueue::FastTake, this, &fn) == napi_ok)
+      napi_set_named_property(env, self, "take", fn);
     napi_add_env_cleanup_hook(env, &NativeQueue::Cleanup, this);
   }
 
@@ -181,13 +189,51 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
     *len = a.ByteLength();
   }
 
-  Napi::Value Put(const Napi::CallbackInfo &info) {
-    if (!Check(info.Env())) return info.Env().Undefined();
-    uint8_t *d;
-    size_t n;
-    Bytes(info[0], &d, &n);
-    if (n > UINT32_MAX) return Napi::Number::New(info.Env(), RQ_TOO_LARGE);
-    return Napi::Number::New(info.Env(), rq_put(h_, d, static_cast<uint32_t>(n)));
+  static napi_value Int(napi_env env, int32_t v) {
+    napi_value out;
+    napi_create_int32(env, v, &out);
+    return out;
+  }
+
+  // put(data) -> status; thrown error when the handle is closed
+  static napi_value FastPut(napi_env env, napi_callback_info cbinfo) {
+    size_t argc = 1;
+    napi_value argv[1];
+    void *data = nullptr;
+    napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data);
+    auto *self = static_cast<NativeQueue *>(data);
+    if (!self->h_) return self->ThrowClosed(env);
+    void *bytes = nullptr;
+    size_t n = 0;
+    if (argc < 1 || napi_get_typedarray_info(env, argv[0], nullptr, &n, &bytes, nullptr, nullptr) != napi_ok) {
+      napi_throw_type_error(env, nullptr, "put: expected a Uint8Array");
+      return nullptr;
+    }
+    if (n > UINT32_MAX) return Int(env, RQ_TOO_LARGE);
+    return Int(env, rq_put(self->h_, bytes, static_cast<uint32_t>(n)));
+  }
+
+  // take(offset) -> length (>= 0) or -status: a get into the arena (setArena) from offset on
+  static napi_value FastTake(napi_env env, napi_callback_info cbinfo) {
+    size_t argc = 1;
+    napi_value argv[1];
+    void *data = nullptr;
+    napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data);
+    auto *self = static_cast<NativeQueue *>(data);
+    if (!self->h_) return self->ThrowClosed(env);
+    uint32_t at = 0;
+    if (argc >= 1) napi_get_value_uint32(env, argv[0], &at);
+    size_t off = at > self->arena_len_ ? self->arena_len_ : at;
+    size_t room = self->arena_len_ - off;
+    uint32_t len = 0;
+    int st = rq_get(self->h_, self->arena_ + off, room > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(room), &len);
+    if (st == RQ_BUF_SMALL) self->needed_ = len;
+    return Int(env, st == RQ_OK ? static_cast<int32_t>(len) : -st);
+  }
+
+  napi_value ThrowClosed(napi_env env) {
+    Check(Napi::Env(env));
+    return nullptr;
   }
 
   // putBatch(data, lens: Uint32Array, n) -> count put (> 0), or -status
@@ -222,6 +268,31 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
     return Napi::Number::New(info.Env(), st == RQ_OK ? static_cast<double>(len) : -static_cast<double>(st));
   }
 
+  // getAt(buf, offset) -> length (>= 0) or -status: get into buf from offset on (an arena that
+  // the caller hands out slices of); on -BUF_SMALL needed() holds the length
+  Napi::Value GetAt(const Napi::CallbackInfo &info) {
+    if (!Check(info.Env())) return info.Env().Undefined();
+    uint8_t *d;
+    size_t n;
+    Bytes(info[0], &d, &n);
+    size_t at = info[1].As<Napi::Number>().Uint32Value();
+    if (at > n) at = n;
+    size_t room = n - at;
+    uint32_t len = 0;
+    int st = rq_get(h_, d + at, room > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(room), &len);
+    if (st == RQ_BUF_SMALL) needed_ = len;
+    return Napi::Number::New(info.Env(), st == RQ_OK ? static_cast<double>(len) : -static_cast<double>(st));
+  }
+
+  // setArena(buf): the buffer take() copies into (held here until the next setArena or close)
+  Napi::Value SetArena(const Napi::CallbackInfo &info) {
+    Napi::Uint8Array a = info[0].As<Napi::Uint8Array>();
+    arena_ = a.Data();
+    arena_len_ = a.ByteLength();
+    arena_ref_ = Napi::Persistent(a.As<Napi::Object>());
+    return info.Env().Undefined();
+  }
+
   // getBatch(buf, lens: Uint32Array, max) -> count (> 0) or -status
   Napi::Value GetBatch(const Napi::CallbackInfo &info) {
     if (!Check(info.Env())) return info.Env().Undefined();
@@ -247,7 +318,6 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
     uint32_t spin = info[2].As<Napi::Number>().Uint32Value();
     int64_t deadline = timeout >= 0 ? NowMs() + timeout : -1;
     for (;;) {
-      uint32_t seq = rq_seq(h_, RQ_WAIT_READABLE);
       uint32_t len = 0;
       int st = rq_get(h_, d, n > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(n), &len);
       if (st == RQ_OK) return Napi::Number::New(info.Env(), len);
@@ -255,8 +325,9 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
       if (st != RQ_EMPTY) return Napi::Number::New(info.Env(), -st);
       int64_t left = deadline < 0 ? -1 : deadline - NowMs();
       if (deadline >= 0 && left <= 0) return Napi::Number::New(info.Env(), -RQ_TIMEOUT);
-      int w = rq_wait(h_, RQ_WAIT_READABLE, seq, left, spin, &cancel_);
+      int w = rq_wait(h_, RQ_WAIT_READABLE, 0, left, spin, &cancel_);
       if (w == RQ_TIMEOUT) return Napi::Number::New(info.Env(), -RQ_TIMEOUT);
+      if (w == RQ_CANCELLED) return Napi::Number::New(info.Env(), -RQ_CLOSED);
     }
   }
 
@@ -270,30 +341,27 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
     int64_t deadline = timeout >= 0 ? NowMs() + timeout : -1;
     if (n > UINT32_MAX) return Napi::Number::New(info.Env(), RQ_TOO_LARGE);
     for (;;) {
-      uint32_t seq = rq_seq(h_, RQ_WAIT_WRITABLE);
       int st = rq_put(h_, d, static_cast<uint32_t>(n));
       if (st != RQ_FULL) return Napi::Number::New(info.Env(), st);
       int64_t left = deadline < 0 ? -1 : deadline - NowMs();
       if (deadline >= 0 && left <= 0) return Napi::Number::New(info.Env(), RQ_TIMEOUT);
-      int w = rq_wait(h_, RQ_WAIT_WRITABLE, seq, left, spin, &cancel_);
+      int w = rq_wait(h_, RQ_WAIT_WRITABLE, rq_record_size(static_cast<uint32_t>(n)), left, spin, &cancel_);
       if (w == RQ_TIMEOUT) return Napi::Number::New(info.Env(), RQ_TIMEOUT);
+      if (w == RQ_CANCELLED) return Napi::Number::New(info.Env(), RQ_CLOSED);
     }
   }
 
   Napi::Value Needed(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), needed_); }
 
-  Napi::Value Seq(const Napi::CallbackInfo &info) {
-    if (!Check(info.Env())) return info.Env().Undefined();
-    return Napi::Number::New(info.Env(), rq_seq(h_, info[0].As<Napi::Number>().Int32Value()));
-  }
-
-  // waitAsync(kind, seq, timeoutMs, spin, cb): cb(status) on the event loop; one per kind at a time
+  // waitAsync(kind, need, timeoutMs, spin, cb): cb(status) on the event loop once the queue is
+  // readable, or writable for a record of `need` ring bytes (or closed, or timed out); one per kind
+  // at a time
   Napi::Value WaitAsync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (!Check(env)) return env.Undefined();
     WaitRequest req;
     req.kind = info[0].As<Napi::Number>().Int32Value();
-    req.seq = info[1].As<Napi::Number>().Uint32Value();
+    req.need = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
     req.timeout_ms = info[2].As<Napi::Number>().Int64Value();
     req.spin = info[3].As<Napi::Number>().Uint32Value();
     Waiter *w = req.kind == RQ_WAIT_WRITABLE ? writable_ : readable_;
@@ -383,6 +451,9 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
   rq_handle *h_ = nullptr;
   volatile int cancel_ = 0;
   uint32_t needed_ = 0;
+  uint8_t *arena_ = nullptr;
+  size_t arena_len_ = 0;
+  Napi::ObjectReference arena_ref_;
   Waiter *readable_ = nullptr;
   Waiter *writable_ = nullptr;
   napi_env env_ = nullptr;

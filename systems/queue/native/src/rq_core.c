@@ -18,17 +18,23 @@
 
 #define CACHE_LINE 128
 #define REC_DATA 0x44415441u /* "DATA" */
-#define REC_PAD 0x50414421u  /* "PAD!" */
 
-/* The mutable state, journaled as a whole (see lock_queue / commit). */
-typedef struct rq_state {
-  uint64_t head;  /* ring offset of the oldest record */
-  uint64_t tail;  /* ring offset where the next record goes */
-  uint64_t used;  /* ring bytes in use, records and padding */
-  uint64_t count; /* records held */
-  uint64_t payload;
-  uint64_t msgs_in, msgs_out, bytes_in, bytes_out, high_water;
-} rq_state;
+/* One side's state: producers own `in`, consumers own `out`. Positions count ring bytes since
+   creation (they never wrap; offset = pos % capacity), so the other side needs one load to know
+   how much data or room there is. */
+typedef struct rq_side {
+  uint64_t pos;        /* ring bytes written (in) or released (out), records with headers */
+  uint64_t msgs;       /* messages put (in) or taken (out) */
+  uint64_t bytes;      /* payload bytes put (in) or taken (out) */
+  uint64_t high_water; /* in only: most ring bytes ever in use */
+} rq_side;
+
+/* A side's lock and journal share a line that only that side's callers touch. */
+typedef struct rq_lock {
+  pthread_mutex_t mutex;
+  uint32_t journal_valid;
+  rq_side journal;
+} rq_lock;
 
 typedef struct rq_header {
   /* line 0: fixed at creation, validated on open */
@@ -39,31 +45,37 @@ typedef struct rq_header {
   uint64_t max_message;
   uint64_t check;
   uint64_t created_ns;
-  pthread_mutex_t lock;
-  _Alignas(CACHE_LINE) uint64_t head; /* consumer side */
-  uint64_t msgs_out, bytes_out;
-  _Alignas(CACHE_LINE) uint64_t tail; /* producer side, two lines away from head */
-  uint64_t msgs_in, bytes_in;
-  _Alignas(CACHE_LINE) uint64_t used;
-  uint64_t count, payload, high_water, recoveries;
-  uint32_t closed;
-  /* futex words: readable_seq moves on every put (consumers wait on it), writable_seq on every get */
+  _Alignas(CACHE_LINE) uint32_t closed;
+  uint64_t recoveries;
+  _Alignas(CACHE_LINE) rq_lock put_lock; /* producers */
+  _Alignas(CACHE_LINE) rq_side in;       /* published by producers, read by consumers */
+  _Alignas(CACHE_LINE) rq_lock get_lock; /* consumers */
+  _Alignas(CACHE_LINE) rq_side out;      /* published by consumers, read by producers */
+  /* futex words: moved (and woken) only when their waiter count is non-zero */
   _Alignas(CACHE_LINE) uint32_t readable_seq;
   uint32_t readable_waiters;
   _Alignas(CACHE_LINE) uint32_t writable_seq;
   uint32_t writable_waiters;
-  _Alignas(CACHE_LINE) uint32_t journal_valid;
-  rq_state journal;
 } rq_header;
 
 _Static_assert(sizeof(rq_header) <= RQ_DATA_OFFSET, "header must fit before the data area");
-_Static_assert(offsetof(rq_header, tail) - offsetof(rq_header, head) >= CACHE_LINE, "head/tail apart");
+_Static_assert(sizeof(rq_lock) <= CACHE_LINE, "a lock and its journal fit one line");
 
 struct rq_handle {
   rq_header *hdr;
   uint8_t *data;
   size_t map_size;
+  uint64_t capacity;
+  uint64_t max_message;
+  /* lower bounds of the other side's position seen by this handle (positions only grow) */
+  uint64_t seen_in;
+  uint64_t seen_out;
 };
+
+/* Keeps the compiler from moving stores across it. Within one process that is all crash
+   consistency needs: a SIGKILL lands between instructions, and every store before it reaches the
+   shared mapping. Other processes reading a published position use acquire/release. */
+#define COMPILER_BARRIER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 
 static uint64_t check_of(const rq_header *h) {
   uint64_t x = 1469598103934665603ULL; /* FNV-1a over the fixed fields */
@@ -87,73 +99,71 @@ int rq_shm_name(const char *name, char *out, size_t out_len) {
   return RQ_OK;
 }
 
-static void load_state(const rq_header *h, rq_state *s) {
-  s->head = h->head;
-  s->tail = h->tail;
-  s->used = h->used;
-  s->count = h->count;
-  s->payload = h->payload;
-  s->msgs_in = h->msgs_in;
-  s->msgs_out = h->msgs_out;
-  s->bytes_in = h->bytes_in;
-  s->bytes_out = h->bytes_out;
-  s->high_water = h->high_water;
-}
-
-static void apply_state(rq_header *h, const rq_state *s) {
-  h->head = s->head;
-  h->tail = s->tail;
-  h->used = s->used;
-  h->count = s->count;
-  h->payload = s->payload;
-  h->msgs_in = s->msgs_in;
-  h->msgs_out = s->msgs_out;
-  h->bytes_in = s->bytes_in;
-  h->bytes_out = s->bytes_out;
-  h->high_water = s->high_water;
-}
-
 /* Journal, then apply: a process killed anywhere in here leaves either the old state with the
-   journal unmarked, or a marked journal that the next locker applies again. */
-static void commit(rq_header *h, const rq_state *s) {
-  h->journal = *s;
-  __atomic_store_n(&h->journal_valid, 1u, __ATOMIC_SEQ_CST);
-  apply_state(h, s);
-  __atomic_store_n(&h->journal_valid, 0u, __ATOMIC_SEQ_CST);
+   journal unmarked, or a marked journal that the next locker of this side applies again. The
+   position is stored last, with release, so that the other side sees the records it covers. */
+static void commit_side(rq_lock *l, rq_side *pub, const rq_side *s) {
+  l->journal = *s;
+  COMPILER_BARRIER();
+  __atomic_store_n(&l->journal_valid, 1u, __ATOMIC_RELAXED);
+  COMPILER_BARRIER();
+  __atomic_store_n(&pub->msgs, s->msgs, __ATOMIC_RELAXED);
+  __atomic_store_n(&pub->bytes, s->bytes, __ATOMIC_RELAXED);
+  __atomic_store_n(&pub->high_water, s->high_water, __ATOMIC_RELAXED);
+  __atomic_store_n(&pub->pos, s->pos, __ATOMIC_RELEASE);
+  COMPILER_BARRIER();
+  __atomic_store_n(&l->journal_valid, 0u, __ATOMIC_RELAXED);
 }
 
-static int state_sane(const rq_header *h) {
-  uint64_t cap = h->capacity;
-  if (h->head >= cap || h->tail >= cap || h->used > cap) return 0;
-  if ((h->head | h->tail | h->used) & 7u) return 0;
-  if (h->count > h->used / RQ_RECORD_HEADER) return 0;
-  return 1;
+static void load_side(const rq_side *pub, rq_side *s) {
+  s->pos = __atomic_load_n(&pub->pos, __ATOMIC_RELAXED);
+  s->msgs = __atomic_load_n(&pub->msgs, __ATOMIC_RELAXED);
+  s->bytes = __atomic_load_n(&pub->bytes, __ATOMIC_RELAXED);
+  s->high_water = __atomic_load_n(&pub->high_water, __ATOMIC_RELAXED);
 }
 
-/* Called with the mutex held after EOWNERDEAD: finish the dead owner's journaled change. */
-static int repair(rq_header *h) {
-  if (__atomic_load_n(&h->journal_valid, __ATOMIC_SEQ_CST)) {
-    rq_state s = h->journal;
-    apply_state(h, &s);
-    __atomic_store_n(&h->journal_valid, 0u, __ATOMIC_SEQ_CST);
+/* The two positions must describe a ring: aligned, out <= in <= out + capacity. */
+static int positions_sane(uint64_t in, uint64_t out, uint64_t cap) {
+  return ((in | out) & 7u) == 0 && out <= in && in - out <= cap;
+}
+
+static void wake_word(uint32_t *word) {
+  __atomic_add_fetch(word, 1u, __ATOMIC_SEQ_CST);
+  syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* After a change: a waiter registers before it checks the condition, this side publishes before
+   it reads the count; the fence between makes sure one of the two sees the other. */
+static inline void wake_if_waiting(uint32_t *word, uint32_t *waiters) {
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (__atomic_load_n(waiters, __ATOMIC_RELAXED) != 0) wake_word(word);
+}
+
+/* Called with the side's mutex held after EOWNERDEAD: finish the dead owner's journaled change. */
+static int repair(rq_handle *q, rq_lock *l, rq_side *pub) {
+  rq_header *h = q->hdr;
+  if (__atomic_load_n(&l->journal_valid, __ATOMIC_ACQUIRE)) {
+    rq_side s = l->journal;
+    commit_side(l, pub, &s);
   }
-  h->recoveries++;
+  __atomic_add_fetch(&h->recoveries, 1u, __ATOMIC_SEQ_CST);
   /* a waiter may have been waiting on a change the dead process never announced */
-  __atomic_add_fetch(&h->readable_seq, 1u, __ATOMIC_SEQ_CST);
-  __atomic_add_fetch(&h->writable_seq, 1u, __ATOMIC_SEQ_CST);
-  syscall(SYS_futex, &h->readable_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-  syscall(SYS_futex, &h->writable_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-  return state_sane(h) ? RQ_OK : RQ_CORRUPT;
+  wake_word(&h->readable_seq);
+  wake_word(&h->writable_seq);
+  uint64_t in = __atomic_load_n(&h->in.pos, __ATOMIC_ACQUIRE);
+  uint64_t out = __atomic_load_n(&h->out.pos, __ATOMIC_ACQUIRE);
+  /* the other side may be moving: a consumer only ever closes the gap, a producer only within cap */
+  return ((in | out) & 7u) == 0 && out <= in + q->capacity ? RQ_OK : RQ_CORRUPT;
 }
 
-static int lock_queue(rq_handle *q) {
-  int rc = pthread_mutex_lock(&q->hdr->lock);
+static int lock_side(rq_handle *q, rq_lock *l, rq_side *pub) {
+  int rc = pthread_mutex_lock(&l->mutex);
   if (rc == 0) return RQ_OK;
   if (rc == EOWNERDEAD) {
-    int st = repair(q->hdr);
-    pthread_mutex_consistent(&q->hdr->lock);
+    int st = repair(q, l, pub);
+    pthread_mutex_consistent(&l->mutex);
     if (st != RQ_OK) {
-      pthread_mutex_unlock(&q->hdr->lock);
+      pthread_mutex_unlock(&l->mutex);
       return st;
     }
     return RQ_OK;
@@ -163,13 +173,23 @@ static int lock_queue(rq_handle *q) {
   return RQ_SYS;
 }
 
-static inline void unlock_queue(rq_handle *q) { pthread_mutex_unlock(&q->hdr->lock); }
+static inline int lock_put(rq_handle *q) { return lock_side(q, &q->hdr->put_lock, &q->hdr->in); }
+static inline int lock_get(rq_handle *q) { return lock_side(q, &q->hdr->get_lock, &q->hdr->out); }
+static inline void unlock_put(rq_handle *q) { pthread_mutex_unlock(&q->hdr->put_lock.mutex); }
+static inline void unlock_get(rq_handle *q) { pthread_mutex_unlock(&q->hdr->get_lock.mutex); }
 
-static void wake(uint32_t *word, uint32_t *waiters) {
-  __atomic_add_fetch(word, 1u, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(waiters, __ATOMIC_SEQ_CST) != 0) {
-    syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-  }
+/* Both sides, always producers first (stats, shutdown, open checks). */
+static int lock_both(rq_handle *q) {
+  int st = lock_put(q);
+  if (st != RQ_OK) return st;
+  st = lock_get(q);
+  if (st != RQ_OK) unlock_put(q);
+  return st;
+}
+
+static void unlock_both(rq_handle *q) {
+  unlock_get(q);
+  unlock_put(q);
 }
 
 static uint64_t now_ns(void) {
@@ -190,6 +210,8 @@ static int map_segment(int fd, size_t size, rq_handle **out) {
   h->hdr = (rq_header *)p;
   h->data = (uint8_t *)p + RQ_DATA_OFFSET;
   h->map_size = size;
+  h->capacity = h->hdr->capacity; /* 0 until rq_create sets it; rq_open re-reads after validating */
+  h->max_message = h->hdr->max_message;
   *out = h;
   return RQ_OK;
 }
@@ -224,7 +246,8 @@ int rq_create(const char *name, uint64_t capacity, uint64_t max_message, rq_hand
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
   pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  int rc = pthread_mutex_init(&hd->lock, &attr);
+  int rc = pthread_mutex_init(&hd->put_lock.mutex, &attr);
+  if (rc == 0) rc = pthread_mutex_init(&hd->get_lock.mutex, &attr);
   pthread_mutexattr_destroy(&attr);
   if (rc != 0) {
     rq_close(h);
@@ -237,6 +260,8 @@ int rq_create(const char *name, uint64_t capacity, uint64_t max_message, rq_hand
   hd->capacity = capacity;
   hd->max_message = max_message;
   hd->created_ns = now_ns();
+  h->capacity = capacity;
+  h->max_message = max_message;
   /* the magic last: an opener that sees it sees an initialised header */
   __atomic_store_n(&hd->magic, RQ_MAGIC, __ATOMIC_SEQ_CST);
   hd->check = check_of(hd);
@@ -273,11 +298,29 @@ int rq_open(const char *name, rq_handle **out) {
   int ok = hd->magic == RQ_MAGIC && hd->version == RQ_LAYOUT_VERSION && hd->data_offset == RQ_DATA_OFFSET &&
            hd->capacity >= RQ_MIN_CAPACITY && (hd->capacity & 7u) == 0 &&
            hd->capacity + RQ_DATA_OFFSET == (uint64_t)st.st_size && hd->max_message > 0 &&
-           hd->max_message <= hd->capacity - RQ_RECORD_HEADER && hd->check == check_of(hd) && state_sane(hd);
+           hd->max_message <= hd->capacity - RQ_RECORD_HEADER && hd->check == check_of(hd);
   if (!ok) {
     rq_close(h);
     return RQ_CORRUPT;
   }
+  h->capacity = hd->capacity;
+  h->max_message = hd->max_message;
+  /* the positions are checked with both sides still, so that live traffic cannot fool the check */
+  int ls = lock_both(h);
+  if (ls != RQ_OK) {
+    rq_close(h);
+    return ls;
+  }
+  uint64_t in_pos = hd->in.pos, out_pos = hd->out.pos;
+  ok = positions_sane(in_pos, out_pos, hd->capacity) && hd->out.msgs <= hd->in.msgs &&
+       hd->in.msgs - hd->out.msgs <= (in_pos - out_pos) / RQ_RECORD_HEADER;
+  unlock_both(h);
+  if (!ok) {
+    rq_close(h);
+    return RQ_CORRUPT;
+  }
+  h->seen_in = in_pos;
+  h->seen_out = out_pos;
   *out = h;
   return RQ_OK;
 }
@@ -295,209 +338,201 @@ int rq_unlink(const char *name) {
   return RQ_OK;
 }
 
-/* Places one record in s (a private copy of the state); returns RQ_FULL when it does not fit. */
-static int place(rq_handle *q, rq_state *s, const void *data, uint32_t len) {
-  rq_header *h = q->hdr;
-  uint64_t cap = h->capacity;
-  uint64_t rec = RQ_RECORD_HEADER + align8(len);
-  if (s->count == 0) { /* empty: restart at offset 0 so that the largest record always fits */
-    s->head = s->tail = 0;
-    s->used = 0;
-  }
-  uint64_t at = s->tail;
-  uint64_t pad = 0;
-  if (at + rec > cap) pad = cap - at;
-  if (s->used + pad + rec > cap) return RQ_FULL;
-  if (pad) {
-    uint32_t *ph = (uint32_t *)(q->data + at);
-    ph[0] = (uint32_t)pad;
-    ph[1] = REC_PAD;
-    at = 0;
-  }
-  uint32_t *rh = (uint32_t *)(q->data + at);
+
+uint64_t rq_record_size(uint32_t len) { return RQ_RECORD_HEADER + align8(len); }
+
+/* ---- producers ---- */
+
+/* True when a record of rec bytes fits after position in; reads the consumers' position only
+   when the last one this handle saw says it might not. */
+static inline int room_for(rq_handle *q, uint64_t in, uint64_t rec) {
+  if (in - q->seen_out + rec <= q->capacity) return 1;
+  q->seen_out = __atomic_load_n(&q->hdr->out.pos, __ATOMIC_ACQUIRE);
+  return in - q->seen_out + rec <= q->capacity;
+}
+
+/* Copies header and payload to the ring at position at; the payload wraps at the ring's end
+   (headers never do: positions and capacity are multiples of 8). */
+static void write_record(rq_handle *q, uint64_t at, const uint8_t *data, uint32_t len) {
+  uint64_t cap = q->capacity;
+  uint64_t off = at % cap;
+  uint32_t *rh = (uint32_t *)(q->data + off);
   rh[0] = len;
   rh[1] = REC_DATA;
-  if (len) memcpy(q->data + at + RQ_RECORD_HEADER, data, len);
-  at += rec;
-  s->tail = at == cap ? 0 : at;
-  s->used += pad + rec;
-  s->count++;
-  s->payload += len;
-  s->msgs_in++;
-  s->bytes_in += len;
-  if (s->used > s->high_water) s->high_water = s->used;
+  off += RQ_RECORD_HEADER;
+  if (off == cap) off = 0;
+  uint64_t first = cap - off < len ? cap - off : len;
+  if (first) memcpy(q->data + off, data, first);
+  if (first < len) memcpy(q->data, data + first, len - first);
+}
+
+/* Appends records to s (this side's private copy) until one does not fit; returns how many. */
+static uint32_t place(rq_handle *q, rq_side *s, const uint8_t *data, const uint32_t *lens, uint32_t n) {
+  uint32_t i = 0;
+  for (; i < n; i++) {
+    uint64_t rec = rq_record_size(lens[i]);
+    if (!room_for(q, s->pos, rec)) break;
+    write_record(q, s->pos, data, lens[i]);
+    data += lens[i];
+    s->pos += rec;
+    s->msgs++;
+    s->bytes += lens[i];
+  }
+  if (i && s->pos - q->seen_out > s->high_water) {
+    /* a new high-water mark against a stale view of the consumers: look again before recording it */
+    q->seen_out = __atomic_load_n(&q->hdr->out.pos, __ATOMIC_ACQUIRE);
+    if (s->pos - q->seen_out > s->high_water) s->high_water = s->pos - q->seen_out;
+  }
+  return i;
+}
+
+static int put_records(rq_handle *q, const uint8_t *data, const uint32_t *lens, uint32_t n, uint32_t *done) {
+  rq_header *h = q->hdr;
+  *done = 0;
+  int st = lock_put(q);
+  if (st != RQ_OK) return st;
+  if (__atomic_load_n(&h->closed, __ATOMIC_RELAXED)) {
+    unlock_put(q);
+    return RQ_CLOSED;
+  }
+  rq_side s;
+  load_side(&h->in, &s);
+  uint32_t i = place(q, &s, data, lens, n);
+  if (i) commit_side(&h->put_lock, &h->in, &s);
+  unlock_put(q);
+  *done = i;
+  if (!i) return RQ_FULL;
+  wake_if_waiting(&h->readable_seq, &h->readable_waiters);
   return RQ_OK;
 }
 
 int rq_put(rq_handle *q, const void *data, uint32_t len) {
-  rq_header *h = q->hdr;
-  if (len > h->max_message) return RQ_TOO_LARGE;
-  int st = lock_queue(q);
-  if (st != RQ_OK) return st;
-  if (h->closed) {
-    unlock_queue(q);
-    return RQ_CLOSED;
-  }
-  rq_state s;
-  load_state(h, &s);
-  st = place(q, &s, data, len);
-  if (st == RQ_OK) commit(h, &s);
-  unlock_queue(q);
-  if (st == RQ_OK) wake(&h->readable_seq, &h->readable_waiters);
-  return st;
+  if (len > q->max_message) return RQ_TOO_LARGE;
+  uint32_t done;
+  return put_records(q, (const uint8_t *)data, &len, 1, &done);
 }
 
 int rq_put_batch(rq_handle *q, const uint8_t *data, const uint32_t *lens, uint32_t n, uint32_t *done) {
-  rq_header *h = q->hdr;
   *done = 0;
+  if (n == 0) return RQ_OK;
   for (uint32_t i = 0; i < n; i++) {
-    if (lens[i] > h->max_message) {
+    if (lens[i] > q->max_message) {
       if (i == 0) return RQ_TOO_LARGE;
       n = i;
       break;
     }
   }
-  int st = lock_queue(q);
-  if (st != RQ_OK) return st;
-  if (h->closed) {
-    unlock_queue(q);
-    return RQ_CLOSED;
-  }
-  rq_state s;
-  load_state(h, &s);
-  uint32_t i = 0;
-  uint64_t off = 0;
-  for (; i < n; i++) {
-    if (place(q, &s, data + off, lens[i]) != RQ_OK) break;
-    off += lens[i];
-  }
-  if (i) commit(h, &s);
-  unlock_queue(q);
-  *done = i;
-  if (i) wake(&h->readable_seq, &h->readable_waiters);
-  return i ? RQ_OK : (n ? RQ_FULL : RQ_OK);
+  return put_records(q, data, lens, n, done);
 }
 
-/* Takes the record at s->head: *rec points at its header in the ring (skipping padding). */
-static int take(rq_handle *q, rq_state *s, uint32_t **rec) {
-  rq_header *h = q->hdr;
-  uint64_t cap = h->capacity;
-  uint32_t *rh = (uint32_t *)(q->data + s->head);
-  if (rh[1] == REC_PAD) {
-    uint64_t pad = rh[0];
-    if (pad != cap - s->head || pad > s->used) return RQ_CORRUPT;
-    s->used -= pad;
-    s->head = 0;
-    rh = (uint32_t *)q->data;
-  }
-  if (rh[1] != REC_DATA || rh[0] > h->max_message) return RQ_CORRUPT;
-  uint64_t recsz = RQ_RECORD_HEADER + align8(rh[0]);
-  if (s->head + recsz > cap || recsz > s->used) return RQ_CORRUPT;
-  *rec = rh;
+/* ---- consumers ---- */
+
+/* True when a record starts at position out; reads the producers' position only when the last
+   one this handle saw says there is none. */
+static inline int data_after(rq_handle *q, uint64_t out) {
+  if (out < q->seen_in) return 1;
+  q->seen_in = __atomic_load_n(&q->hdr->in.pos, __ATOMIC_ACQUIRE);
+  return out < q->seen_in;
+}
+
+/* Reads and checks the record header at position out: *len its payload length. */
+static int record_at(rq_handle *q, uint64_t out, uint32_t *len) {
+  const uint32_t *rh = (const uint32_t *)(q->data + out % q->capacity);
+  uint32_t n = rh[0];
+  if (rh[1] != REC_DATA || n > q->max_message || rq_record_size(n) > q->seen_in - out) return RQ_CORRUPT;
+  *len = n;
   return RQ_OK;
 }
 
-static void advance(rq_handle *q, rq_state *s, uint32_t len) {
-  uint64_t recsz = RQ_RECORD_HEADER + align8(len);
-  uint64_t next = s->head + recsz;
-  s->head = next == q->hdr->capacity ? 0 : next;
-  s->used -= recsz;
-  s->count--;
-  s->payload -= len;
-  s->msgs_out++;
-  s->bytes_out += len;
+static void read_payload(rq_handle *q, uint64_t at, uint8_t *buf, uint32_t len) {
+  uint64_t cap = q->capacity;
+  uint64_t off = (at + RQ_RECORD_HEADER) % cap;
+  uint64_t first = cap - off < len ? cap - off : len;
+  if (first) memcpy(buf, q->data + off, first);
+  if (first < len) memcpy(buf + first, q->data, len - first);
+}
+
+/* Empty: RQ_CLOSED once the queue was shut down, else RQ_EMPTY. The closed flag is read before
+   the producers' position, and shutdown sets it under the producers' lock: a consumer that sees
+   it also sees every record put before it. */
+static int empty_status(rq_handle *q, uint64_t out) {
+  int closed = (int)__atomic_load_n(&q->hdr->closed, __ATOMIC_ACQUIRE);
+  if (data_after(q, out)) return RQ_OK;
+  return closed ? RQ_CLOSED : RQ_EMPTY;
 }
 
 int rq_get(rq_handle *q, void *buf, uint32_t cap, uint32_t *len) {
   rq_header *h = q->hdr;
-  int st = lock_queue(q);
+  int st = lock_get(q);
   if (st != RQ_OK) return st;
-  rq_state s;
-  load_state(h, &s);
-  if (s.count == 0) {
-    int closed = h->closed;
-    unlock_queue(q);
-    return closed ? RQ_CLOSED : RQ_EMPTY;
-  }
-  uint32_t *rh = NULL;
-  st = take(q, &s, &rh);
-  if (st != RQ_OK) {
-    unlock_queue(q);
+  rq_side s;
+  load_side(&h->out, &s);
+  if (!data_after(q, s.pos) && (st = empty_status(q, s.pos)) != RQ_OK) {
+    unlock_get(q);
     return st;
   }
-  *len = rh[0];
-  if (rh[0] > cap) {
-    unlock_queue(q);
-    return RQ_BUF_SMALL;
+  st = record_at(q, s.pos, len);
+  if (st == RQ_OK && *len > cap) st = RQ_BUF_SMALL;
+  if (st != RQ_OK) {
+    unlock_get(q);
+    return st;
   }
-  if (rh[0]) memcpy(buf, rh + 2, rh[0]);
-  advance(q, &s, rh[0]);
-  commit(h, &s);
-  unlock_queue(q);
-  wake(&h->writable_seq, &h->writable_waiters);
+  read_payload(q, s.pos, (uint8_t *)buf, *len);
+  s.pos += rq_record_size(*len);
+  s.msgs++;
+  s.bytes += *len;
+  commit_side(&h->get_lock, &h->out, &s);
+  unlock_get(q);
+  wake_if_waiting(&h->writable_seq, &h->writable_waiters);
   return RQ_OK;
 }
 
 int rq_get_batch(rq_handle *q, uint8_t *buf, uint64_t cap, uint32_t *lens, uint32_t max, uint32_t *done) {
   rq_header *h = q->hdr;
   *done = 0;
-  int st = lock_queue(q);
+  int st = lock_get(q);
   if (st != RQ_OK) return st;
-  rq_state s;
-  load_state(h, &s);
-  if (s.count == 0) {
-    int closed = h->closed;
-    unlock_queue(q);
-    return closed ? RQ_CLOSED : RQ_EMPTY;
+  rq_side s;
+  load_side(&h->out, &s);
+  if (!data_after(q, s.pos) && (st = empty_status(q, s.pos)) != RQ_OK) {
+    unlock_get(q);
+    return st;
   }
   uint32_t i = 0;
   uint64_t off = 0;
   int result = RQ_OK;
-  while (i < max && s.count > 0) {
-    rq_state before = s;
-    uint32_t *rh = NULL;
-    st = take(q, &s, &rh);
+  while (i < max && data_after(q, s.pos)) {
+    uint32_t len;
+    st = record_at(q, s.pos, &len);
     if (st != RQ_OK) {
-      s = before;
       result = st;
       break;
     }
-    if (off + rh[0] > cap) {
-      s = before;
+    if (off + len > cap) {
       if (i == 0) {
-        lens[0] = rh[0];
+        lens[0] = len;
         result = RQ_BUF_SMALL;
       }
       break;
     }
-    if (rh[0]) memcpy(buf + off, rh + 2, rh[0]);
-    lens[i++] = rh[0];
-    off += rh[0];
-    advance(q, &s, rh[0]);
+    read_payload(q, s.pos, buf + off, len);
+    lens[i++] = len;
+    off += len;
+    s.pos += rq_record_size(len);
+    s.msgs++;
+    s.bytes += len;
   }
-  if (i) commit(h, &s);
-  unlock_queue(q);
+  if (i) commit_side(&h->get_lock, &h->out, &s);
+  unlock_get(q);
   *done = i;
   if (i) {
-    wake(&h->writable_seq, &h->writable_waiters);
+    wake_if_waiting(&h->writable_seq, &h->writable_waiters);
     return RQ_OK;
   }
   return result;
 }
 
-static uint32_t *word_of(rq_handle *q, int kind, uint32_t **waiters) {
-  if (kind == RQ_WAIT_WRITABLE) {
-    *waiters = &q->hdr->writable_waiters;
-    return &q->hdr->writable_seq;
-  }
-  *waiters = &q->hdr->readable_waiters;
-  return &q->hdr->readable_seq;
-}
-
-uint32_t rq_seq(rq_handle *q, int kind) {
-  uint32_t *w;
-  return __atomic_load_n(word_of(q, kind, &w), __ATOMIC_SEQ_CST);
-}
+/* ---- waiting ---- */
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -507,18 +542,34 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-int rq_wait(rq_handle *q, int kind, uint32_t seq, int64_t timeout_ms, uint32_t spin, const volatile int *cancel) {
-  uint32_t *waiters;
-  uint32_t *word = word_of(q, kind, &waiters);
+/* The condition a waiter of this kind waits for (it may be gone again by the time it acts). */
+static int ready(rq_handle *q, int kind, uint64_t need) {
+  rq_header *h = q->hdr;
+  if (__atomic_load_n(&h->closed, __ATOMIC_ACQUIRE)) return 1;
+  uint64_t out = __atomic_load_n(&h->out.pos, __ATOMIC_ACQUIRE);
+  uint64_t in = __atomic_load_n(&h->in.pos, __ATOMIC_ACQUIRE);
+  if (kind == RQ_WAIT_READABLE) return out < in;
+  /* in was read after out: in - out may overstate what is used, never understate it */
+  return in >= out && in - out + need <= q->capacity;
+}
+
+int rq_wait(rq_handle *q, int kind, uint64_t need, int64_t timeout_ms, uint32_t spin, const volatile int *cancel) {
+  rq_header *h = q->hdr;
+  uint32_t *word = kind == RQ_WAIT_WRITABLE ? &h->writable_seq : &h->readable_seq;
+  uint32_t *waiters = kind == RQ_WAIT_WRITABLE ? &h->writable_waiters : &h->readable_waiters;
+  if (kind == RQ_WAIT_WRITABLE && need > q->capacity) return RQ_TOO_LARGE;
   for (uint32_t i = 0; i < spin; i++) {
-    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != seq) return RQ_OK;
+    if (ready(q, kind, need)) return RQ_OK;
+    if (cancel && *cancel) return RQ_CANCELLED;
     cpu_relax();
   }
   uint64_t deadline = timeout_ms >= 0 ? now_ns() + (uint64_t)timeout_ms * 1000000ULL : 0;
+  /* register, then look: a change published before this is seen below, one after it wakes us */
   __atomic_add_fetch(waiters, 1u, __ATOMIC_SEQ_CST);
   int result = RQ_OK;
   for (;;) {
-    if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != seq) break;
+    uint32_t seq = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+    if (ready(q, kind, need)) break;
     if (cancel && *cancel) {
       result = RQ_CANCELLED;
       break;
@@ -542,44 +593,50 @@ int rq_wait(rq_handle *q, int kind, uint32_t seq, int64_t timeout_ms, uint32_t s
 }
 
 void rq_wake_all(rq_handle *q) {
-  syscall(SYS_futex, &q->hdr->readable_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-  syscall(SYS_futex, &q->hdr->writable_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+  /* moving the words makes a waiter that is about to sleep on the old value return at once */
+  wake_word(&q->hdr->readable_seq);
+  wake_word(&q->hdr->writable_seq);
 }
 
+/* ---- lifecycle and state ---- */
+
 int rq_shutdown(rq_handle *q) {
-  int st = lock_queue(q);
+  int st = lock_put(q);
   if (st != RQ_OK) return st;
-  q->hdr->closed = 1;
-  unlock_queue(q);
-  __atomic_add_fetch(&q->hdr->readable_seq, 1u, __ATOMIC_SEQ_CST);
-  __atomic_add_fetch(&q->hdr->writable_seq, 1u, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&q->hdr->closed, 1u, __ATOMIC_RELEASE);
+  unlock_put(q);
   rq_wake_all(q);
   return RQ_OK;
 }
 
 int rq_stats_get(rq_handle *q, rq_stats *o) {
   rq_header *h = q->hdr;
-  int st = lock_queue(q);
+  int st = lock_both(q);
   if (st != RQ_OK) return st;
   o->capacity = h->capacity;
   o->max_message = h->max_message;
-  o->count = h->count;
-  o->used_bytes = h->used;
-  o->payload_bytes = h->payload;
-  o->msgs_in = h->msgs_in;
-  o->msgs_out = h->msgs_out;
-  o->bytes_in = h->bytes_in;
-  o->bytes_out = h->bytes_out;
-  o->high_water_bytes = h->high_water;
-  o->recoveries = h->recoveries;
-  o->closed = h->closed;
-  unlock_queue(q);
+  o->count = h->in.msgs - h->out.msgs;
+  o->used_bytes = h->in.pos - h->out.pos;
+  o->payload_bytes = h->in.bytes - h->out.bytes;
+  o->msgs_in = h->in.msgs;
+  o->msgs_out = h->out.msgs;
+  o->bytes_in = h->in.bytes;
+  o->bytes_out = h->out.bytes;
+  o->high_water_bytes = h->in.high_water;
+  o->recoveries = __atomic_load_n(&h->recoveries, __ATOMIC_ACQUIRE);
+  o->closed = __atomic_load_n(&h->closed, __ATOMIC_ACQUIRE);
+  unlock_both(q);
   return RQ_OK;
 }
 
-uint64_t rq_count(rq_handle *q) { return __atomic_load_n(&q->hdr->count, __ATOMIC_ACQUIRE); }
-uint64_t rq_capacity(rq_handle *q) { return q->hdr->capacity; }
-uint64_t rq_max_message(rq_handle *q) { return q->hdr->max_message; }
+uint64_t rq_count(rq_handle *q) {
+  /* out first: a message is counted in before its position is published, so in >= out here */
+  uint64_t out = __atomic_load_n(&q->hdr->out.msgs, __ATOMIC_ACQUIRE);
+  uint64_t in = __atomic_load_n(&q->hdr->in.msgs, __ATOMIC_ACQUIRE);
+  return in >= out ? in - out : 0;
+}
+uint64_t rq_capacity(rq_handle *q) { return q->capacity; }
+uint64_t rq_max_message(rq_handle *q) { return q->max_message; }
 int rq_is_closed(rq_handle *q) { return (int)__atomic_load_n(&q->hdr->closed, __ATOMIC_ACQUIRE); }
 
 const char *rq_status_name(int status) {
@@ -591,27 +648,30 @@ const char *rq_status_name(int status) {
 
 int rq_debug_fault(rq_handle *q, int mode, const void *data, uint32_t len) {
   rq_header *h = q->hdr;
-  int st = lock_queue(q);
-  if (st != RQ_OK) return st;
   if (mode == 1) {
+    int st = lock_both(q);
+    if (st != RQ_OK) return st;
     static const char msg[] = "{\"locked\":true}\n";
     ssize_t w = write(STDOUT_FILENO, msg, sizeof(msg) - 1);
     (void)w;
     for (;;) pause();
   }
   if (mode == 2) {
-    rq_state s;
-    load_state(h, &s);
-    st = place(q, &s, data, len);
-    if (st != RQ_OK) {
-      unlock_queue(q);
-      return st;
+    if (len > q->max_message) return RQ_TOO_LARGE;
+    int st = lock_put(q);
+    if (st != RQ_OK) return st;
+    rq_side s;
+    load_side(&h->in, &s);
+    if (place(q, &s, (const uint8_t *)data, &len, 1) != 1) {
+      unlock_put(q);
+      return RQ_FULL;
     }
-    h->journal = s;
-    __atomic_store_n(&h->journal_valid, 1u, __ATOMIC_SEQ_CST);
-    h->tail = s.tail; /* half-applied: tail moved, count and used not yet */
+    h->put_lock.journal = s;
+    COMPILER_BARRIER();
+    __atomic_store_n(&h->put_lock.journal_valid, 1u, __ATOMIC_RELAXED);
+    COMPILER_BARRIER();
+    __atomic_store_n(&h->in.pos, s.pos, __ATOMIC_RELEASE); /* half-applied: position moved, counts not */
     raise(SIGKILL);
   }
-  unlock_queue(q);
   return RQ_INVALID;
 }

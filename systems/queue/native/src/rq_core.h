@@ -1,9 +1,12 @@
 /*
  * rq: a multi-producer, multi-consumer queue of variable-length records in a named POSIX
- * shared-memory segment. Crash safety: one process-shared robust mutex guards all state; every
- * state change is journaled (write the new state, mark it valid, apply it, clear the mark), so
- * the next locker after an EOWNERDEAD rolls a half-applied change forward. Blocking waits use
- * futex words shared between processes (no FUTEX_PRIVATE_FLAG) after a bounded spin.
+ * shared-memory segment. Producers serialise on one process-shared robust mutex and consumers on
+ * another, so a producer and a consumer never wait for each other; each side publishes one
+ * monotonic ring position that the other side reads. Crash safety: every state change of a side
+ * is journaled (write the new state, mark it valid, apply it, clear the mark), so the next locker
+ * of that side after an EOWNERDEAD rolls a half-applied change forward. Blocking waits spin on the
+ * condition, then sleep on futex words shared between processes (no FUTEX_PRIVATE_FLAG); a put or
+ * get touches a futex word only when someone sleeps on it.
  */
 #ifndef RQ_CORE_H
 #define RQ_CORE_H
@@ -34,7 +37,7 @@ enum rq_status {
 enum rq_wait_kind { RQ_WAIT_READABLE = 0, RQ_WAIT_WRITABLE = 1 };
 
 #define RQ_MAGIC 0x4555455551474952ULL /* "RIGQUEUE" little-endian */
-#define RQ_LAYOUT_VERSION 1u
+#define RQ_LAYOUT_VERSION 2u
 #define RQ_DATA_OFFSET 1024u
 #define RQ_RECORD_HEADER 8u
 #define RQ_MIN_CAPACITY 64u
@@ -74,11 +77,13 @@ int rq_get(rq_handle *h, void *buf, uint32_t cap, uint32_t *len);
 /* Copies records back to back into buf until max or until the next one does not fit. */
 int rq_get_batch(rq_handle *h, uint8_t *buf, uint64_t cap, uint32_t *lens, uint32_t max, uint32_t *done);
 
-/* Wait sequence word of a kind, read it before trying an operation, then wait on it. */
-uint32_t rq_seq(rq_handle *h, int kind);
-/* Waits until the kind's word differs from seq: spin iterations first, then the futex.
-   timeout_ms < 0 waits forever. cancel (optional) is polled on each wake. */
-int rq_wait(rq_handle *h, int kind, uint32_t seq, int64_t timeout_ms, uint32_t spin, const volatile int *cancel);
+/* Waits until the queue holds a message (RQ_WAIT_READABLE) or has room for a record of `need`
+   ring bytes (RQ_WAIT_WRITABLE; rq_record_size of the payload), or is closed: spin iterations
+   first, then the futex. timeout_ms < 0 waits forever. cancel (optional) is polled on each wake.
+   RQ_OK means "try again": another caller may have taken the message or the room first. */
+int rq_wait(rq_handle *h, int kind, uint64_t need, int64_t timeout_ms, uint32_t spin, const volatile int *cancel);
+/* Ring bytes a payload of len takes (header + payload padded to 8). */
+uint64_t rq_record_size(uint32_t len);
 /* Wakes every waiter of both kinds (used to cancel a wait). */
 void rq_wake_all(rq_handle *h);
 
@@ -91,8 +96,8 @@ uint64_t rq_max_message(rq_handle *h);
 int rq_is_closed(rq_handle *h);
 const char *rq_status_name(int status);
 
-/* Fault injection for tests: 1 = take the lock and sleep forever (kill me while I hold it);
-   2 = put data but die by SIGKILL half-way through applying the journaled state. */
+/* Fault injection for tests: 1 = take both locks and sleep forever (kill me while I hold them);
+   2 = put data but die by SIGKILL half-way through applying the producer's journaled state. */
 int rq_debug_fault(rq_handle *h, int mode, const void *data, uint32_t len);
 
 #ifdef __cplusplus
