@@ -351,11 +351,10 @@ static inline int room_for(rq_handle *q, uint64_t in, uint64_t rec) {
   return in - q->seen_out + rec <= q->capacity;
 }
 
-/* Copies header and payload to the ring at position at; the payload wraps at the ring's end
-   (headers never do: positions and capacity are multiples of 8). */
-static void write_record(rq_handle *q, uint64_t at, const uint8_t *data, uint32_t len) {
+/* Copies header and payload to the ring at offset off (= position % capacity); the payload wraps
+   at the ring's end (headers never do: positions and capacity are multiples of 8). */
+static void write_record(rq_handle *q, uint64_t off, const uint8_t *data, uint32_t len) {
   uint64_t cap = q->capacity;
-  uint64_t off = at % cap;
   uint32_t *rh = (uint32_t *)(q->data + off);
   rh[0] = len;
   rh[1] = REC_DATA;
@@ -369,10 +368,13 @@ static void write_record(rq_handle *q, uint64_t at, const uint8_t *data, uint32_
 /* Appends records to s (this side's private copy) until one does not fit; returns how many. */
 static uint32_t place(rq_handle *q, rq_side *s, const uint8_t *data, const uint32_t *lens, uint32_t n) {
   uint32_t i = 0;
+  uint64_t off = s->pos % q->capacity;
   for (; i < n; i++) {
     uint64_t rec = rq_record_size(lens[i]);
     if (!room_for(q, s->pos, rec)) break;
-    write_record(q, s->pos, data, lens[i]);
+    write_record(q, off, data, lens[i]);
+    off += rec;
+    if (off >= q->capacity) off -= q->capacity;
     data += lens[i];
     s->pos += rec;
     s->msgs++;
@@ -435,18 +437,19 @@ static inline int data_after(rq_handle *q, uint64_t out) {
   return out < q->seen_in;
 }
 
-/* Reads and checks the record header at position out: *len its payload length. */
-static int record_at(rq_handle *q, uint64_t out, uint32_t *len) {
-  const uint32_t *rh = (const uint32_t *)(q->data + out % q->capacity);
+/* Reads and checks the record header at position out (ring offset off): *len its payload length. */
+static int record_at(rq_handle *q, uint64_t out, uint64_t off, uint32_t *len) {
+  const uint32_t *rh = (const uint32_t *)(q->data + off);
   uint32_t n = rh[0];
   if (rh[1] != REC_DATA || n > q->max_message || rq_record_size(n) > q->seen_in - out) return RQ_CORRUPT;
   *len = n;
   return RQ_OK;
 }
 
-static void read_payload(rq_handle *q, uint64_t at, uint8_t *buf, uint32_t len) {
+static void read_payload(rq_handle *q, uint64_t off, uint8_t *buf, uint32_t len) {
   uint64_t cap = q->capacity;
-  uint64_t off = (at + RQ_RECORD_HEADER) % cap;
+  off += RQ_RECORD_HEADER;
+  if (off == cap) off = 0;
   uint64_t first = cap - off < len ? cap - off : len;
   if (first) memcpy(buf, q->data + off, first);
   if (first < len) memcpy(buf + first, q->data, len - first);
@@ -471,13 +474,14 @@ int rq_get(rq_handle *q, void *buf, uint32_t cap, uint32_t *len) {
     unlock_get(q);
     return st;
   }
-  st = record_at(q, s.pos, len);
+  uint64_t off = s.pos % q->capacity;
+  st = record_at(q, s.pos, off, len);
   if (st == RQ_OK && *len > cap) st = RQ_BUF_SMALL;
   if (st != RQ_OK) {
     unlock_get(q);
     return st;
   }
-  read_payload(q, s.pos, (uint8_t *)buf, *len);
+  read_payload(q, off, (uint8_t *)buf, *len);
   s.pos += rq_record_size(*len);
   s.msgs++;
   s.bytes += *len;
@@ -500,10 +504,11 @@ int rq_get_batch(rq_handle *q, uint8_t *buf, uint64_t cap, uint32_t *lens, uint3
   }
   uint32_t i = 0;
   uint64_t off = 0;
+  uint64_t at = s.pos % q->capacity;
   int result = RQ_OK;
   while (i < max && data_after(q, s.pos)) {
     uint32_t len;
-    st = record_at(q, s.pos, &len);
+    st = record_at(q, s.pos, at, &len);
     if (st != RQ_OK) {
       result = st;
       break;
@@ -515,9 +520,11 @@ int rq_get_batch(rq_handle *q, uint8_t *buf, uint64_t cap, uint32_t *lens, uint3
       }
       break;
     }
-    read_payload(q, s.pos, buf + off, len);
+    read_payload(q, at, buf + off, len);
     lens[i++] = len;
     off += len;
+    at += rq_record_size(len);
+    if (at >= q->capacity) at -= q->capacity;
     s.pos += rq_record_size(len);
     s.msgs++;
     s.bytes += len;
