@@ -12,7 +12,8 @@ export const STATE_STORE_ERRORS = {
   STATE_DECODE_FAILED: 'the bytes or dict are not a snapshot of this schema version',
   STATE_JOURNAL_CORRUPT:
     'a record in the middle of the journal is damaged; open with onCorruption: "truncate" to keep the valid prefix',
-  STATE_JOURNAL_IO: 'the journal could not be written; check the disk and reopen the store',
+  STATE_JOURNAL_IO:
+    'the journal could not be read or written (a full disk, a failing device); free space or fix the device: the next write tries the journal again, no reopen needed',
 } as const;
 
 export type StateStoreErrorCode = keyof typeof STATE_STORE_ERRORS;

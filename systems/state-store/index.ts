@@ -16,10 +16,12 @@ export {
 export {
   encodeRecord,
   JOURNAL_HEADER,
+  journalSnapshots,
   type RecoveryResult,
   recoverJournal,
   scanJournal,
 } from './journal-format.ts';
+export { type JournalIo, NODE_JOURNAL_IO, SpaceLimitedIo } from './journal-io.ts';
 export type { FsyncPolicy } from './journal-writer.ts';
 export type { OpenOptions, StoreOptions, SubscribeOptions } from './options.ts';
 export {

@@ -1,8 +1,9 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fromProto, toProto } from './convert-proto.ts';
 import { StateStoreError } from './errors.ts';
+import { type JournalIo, NODE_JOURNAL_IO, writeFully } from './journal-io.ts';
 import type { FsmSnapshot } from './schema.ts';
 
 /**
@@ -35,6 +36,14 @@ export interface RecoveryResult {
   droppedBytes: number;
   /** Why bytes were dropped, when they were. */
   dropReason: string | undefined;
+  /**
+   * Whether open() rewrote the journal to its last record. False when there was nothing to
+   * compact, with `compact: false`, or when the rewrite failed (a full disk: see compactError);
+   * the journal is then kept as it was, its torn tail cut off.
+   */
+  compacted?: boolean;
+  /** Why compaction on open failed, when it did. */
+  compactError?: string;
 }
 
 /**
@@ -115,6 +124,24 @@ export function scanJournal(bytes: Buffer, onCorruption: 'error' | 'truncate' = 
   return { last, records, validBytes, droppedBytes: size - validBytes, dropReason };
 }
 
+/**
+ * Every intact record of a journal's bytes, decoded, in file order; stops at the first record cut
+ * short or failing its checksum. For tools and tests: open() reads the last record only.
+ */
+export function journalSnapshots(bytes: Buffer): FsmSnapshot[] {
+  const out: FsmSnapshot[] = [];
+  let offset = JOURNAL_HEADER.length;
+  while (bytes.length - offset >= FRAME_HEADER_BYTES) {
+    const end = offset + FRAME_HEADER_BYTES + bytes.readUInt32LE(offset);
+    if (end > bytes.length) break;
+    const payload = bytes.subarray(offset + FRAME_HEADER_BYTES, end);
+    if (crc32(payload) !== bytes.readUInt32LE(offset + 4)) break;
+    out.push(fromProto(payload));
+    offset = end;
+  }
+  return out;
+}
+
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
@@ -127,29 +154,48 @@ export function fsyncDir(dir: string): void {
 /**
  * Atomically replace the journal with the header plus `lastRecord`: write a temp file, fsync it,
  * rename it over the journal, fsync the directory. A crash at any point leaves either the old
- * journal or the new one.
+ * journal or the new one; a failure before the rename (a full disk) removes the temp file and
+ * leaves the old journal as it was.
  */
-export function rewriteJournal(file: string, lastRecord: Buffer | undefined): void {
+export function rewriteJournal(
+  file: string,
+  lastRecord: Buffer | undefined,
+  io: JournalIo = NODE_JOURNAL_IO,
+): void {
   const tmp = `${file}.compact-${process.pid}`;
-  const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, JOURNAL_HEADER);
-    if (lastRecord) writeSync(fd, lastRecord);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeFully(io, fd, JOURNAL_HEADER);
+      if (lastRecord) writeFully(io, fd, lastRecord);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
   }
-  renameSync(tmp, file);
-  fsyncDir(path.dirname(file));
+  // Past the rename nothing may throw: the caller must know that the file was replaced. Should the
+  // directory's fsync fail, an OS crash may bring back the old journal, which ends with the same
+  // record: either file recovers the same snapshot.
+  try {
+    fsyncDir(path.dirname(file));
+  } catch {
+    // see above
+  }
 }
 
 /**
  * Open-time recovery: read the journal at `file`, cut a torn tail off the file, and (with
- * compact) rewrite it atomically to the header plus the last snapshot, so restarts stay O(1).
+ * compact) rewrite it atomically to the header plus the last snapshot, so that the next restart
+ * reads the live state only. A compaction that fails (a full disk) keeps the journal as it is,
+ * torn tail cut: opening needs no free space unless the file has no intact header.
  */
 export function recoverJournal(
   file: string,
-  options: { onCorruption?: 'error' | 'truncate'; compact?: boolean } = {},
+  options: { onCorruption?: 'error' | 'truncate'; compact?: boolean; io?: JournalIo } = {},
 ): RecoveryResult {
   let bytes: Buffer;
   try {
@@ -166,13 +212,23 @@ export function recoverJournal(
     }
     bytes = Buffer.alloc(0);
   }
-  const result = scanJournal(bytes, options.onCorruption ?? 'error');
+  const result: RecoveryResult = { ...scanJournal(bytes, options.onCorruption ?? 'error'), compacted: false };
+  const io = options.io ?? NODE_JOURNAL_IO;
   try {
-    if (result.validBytes < JOURNAL_HEADER.length || (options.compact !== false && result.records > 1)) {
-      rewriteJournal(file, result.last ? encodeRecord(result.last) : undefined);
-    } else if (result.droppedBytes > 0) {
-      truncateSync(file, result.validBytes);
+    if (result.validBytes < JOURNAL_HEADER.length) {
+      rewriteJournal(file, undefined, io);
+      return result;
     }
+    if (options.compact !== false && result.records > 1) {
+      try {
+        rewriteJournal(file, encodeRecord(result.last!), io);
+        result.compacted = true;
+        return result;
+      } catch (error) {
+        result.compactError = (error as Error).message;
+      }
+    }
+    if (result.droppedBytes > 0) truncateSync(file, result.validBytes);
   } catch (error) {
     throw new StateStoreError(
       'STATE_JOURNAL_IO',

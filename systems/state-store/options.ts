@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { StateStoreError } from './errors.ts';
+import { isJournalIo, type JournalIo } from './journal-io.ts';
 
 export const SubscribeOptionsSchema = z
   .object({
@@ -32,7 +33,7 @@ export const OpenOptionsSchema = StoreOptionsSchema.extend({
   fsyncIntervalMs: z.number().int().min(1).max(60_000).default(50),
   /** A damaged record in the middle: 'error' (default) refuses to open, 'truncate' keeps the valid prefix. */
   onCorruption: z.enum(['error', 'truncate']).default('error'),
-  /** Rewrite the journal to its last record when opening. Default true. */
+  /** Rewrite the journal to its last record when opening and on close(). Default true. */
   compact: z.boolean().default(true),
   /** Compact a running journal (atomic rewrite to its last record) once it grows past this. Default 64 MiB. */
   maxJournalBytes: z
@@ -40,6 +41,10 @@ export const OpenOptionsSchema = StoreOptionsSchema.extend({
     .int()
     .min(4096)
     .default(64 * 1024 * 1024),
+  /** The calls that write and sync journal bytes (default node:fs): the seam for injecting I/O faults. */
+  io: z
+    .custom<JournalIo>(isJournalIo, 'must have writeSync, writev, fdatasync and fdatasyncSync functions')
+    .optional(),
 }).strict();
 export type OpenOptions = z.input<typeof OpenOptionsSchema>;
 

@@ -1,5 +1,6 @@
 import { StateStoreError } from './errors.ts';
 import { type RecoveryResult, recoverJournal } from './journal-format.ts';
+import { NODE_JOURNAL_IO } from './journal-io.ts';
 import { JournalWriter } from './journal-writer.ts';
 import {
   type OpenOptions,
@@ -36,10 +37,19 @@ export interface StoreMetrics {
   journal?: {
     file: string;
     fsync: string;
+    /** Records appended, and their bytes (frames included). */
     appended: number;
+    bytes: number;
     syncs: number;
     compactions: number;
+    /** Compactions that failed (a full disk): the journal was kept as it was. */
+    compactionErrors: number;
+    /** Whether the journal refuses writes now; `error` says why. */
     failed: boolean;
+    error?: string;
+    /** Times the journal failed, and times a later write found it working again. */
+    failures: number;
+    recoveries: number;
   };
 }
 
@@ -83,14 +93,28 @@ export class AsyncStateStore {
    */
   static async open(options: OpenOptions): Promise<AsyncStateStore> {
     const o = parseOptions(OpenOptionsSchema, options, 'options');
-    const recovery = recoverJournal(o.journal, { onCorruption: o.onCorruption, compact: o.compact });
+    const io = o.io ?? NODE_JOURNAL_IO;
+    const recovery = recoverJournal(o.journal, { onCorruption: o.onCorruption, compact: o.compact, io });
     const store = new AsyncStateStore({
       initial: recovery.last ?? o.initial,
       enforceTransitions: o.enforceTransitions,
     });
     store.recovery = recovery;
-    store.journal = new JournalWriter(o.journal, o.fsync, o.fsyncIntervalMs, o.maxJournalBytes);
-    if (recovery.last === undefined) await store.journal.append(store.current);
+    store.journal = new JournalWriter(o.journal, {
+      policy: o.fsync,
+      fsyncIntervalMs: o.fsyncIntervalMs,
+      maxBytes: o.maxJournalBytes,
+      io,
+      compactOnClose: o.compact,
+    });
+    if (recovery.last === undefined) {
+      try {
+        await store.journal.append(store.current);
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+    }
     return store;
   }
 
@@ -221,13 +245,19 @@ export class AsyncStateStore {
       per_subscriber: per,
     };
     if (this.journal) {
+      const j = this.journal;
       metrics.journal = {
-        file: this.journal.file,
-        fsync: this.journal.policy,
-        appended: this.journal.appended,
-        syncs: this.journal.syncs,
-        compactions: this.journal.compactions,
-        failed: this.journal.failure !== undefined,
+        file: j.file,
+        fsync: j.policy,
+        appended: j.appended,
+        bytes: j.appendedBytes,
+        syncs: j.syncs,
+        compactions: j.compactions,
+        compactionErrors: j.compactionErrors,
+        failed: j.failure !== undefined,
+        ...(j.failure ? { error: j.failure.message } : {}),
+        failures: j.failures,
+        recoveries: j.recoveries,
       };
     }
     return metrics;
@@ -265,7 +295,9 @@ export class AsyncStateStore {
 
   private apply(s: FsmSnapshot): Promise<void> {
     const journal = this.journal;
-    if (journal?.failure) {
+    // A failed journal (a full disk ...) is tried again by each write: the write is refused,
+    // unapplied, until the journal holds the current snapshot again.
+    if (journal?.failure && !journal.recover(this.current)) {
       this.rejects++;
       return Promise.reject(journal.failure);
     }

@@ -61,14 +61,24 @@ describe('journal', () => {
       expect(store.recovery).toMatchObject({ records: 0, droppedBytes: 0 });
       const last = await writeN(store, 25);
       await store.close();
+      // Compacted on close: header + the last record, so that a restart reads the live state only.
+      expect(statSync(file).size).toBe(JOURNAL_HEADER.length + encodeRecord(last).length);
       const again = await openStore({ fsync });
       expect(again.get()).toStrictEqual(last);
-      expect(again.recovery).toMatchObject({ records: 26, droppedBytes: 0 });
-      // Compacted on open: header + one record.
-      expect(statSync(file).size).toBe(JOURNAL_HEADER.length + encodeRecord(last).length);
+      expect(again.recovery).toMatchObject({ records: 1, droppedBytes: 0, compacted: false });
       expect(again.getMetrics().journal).toMatchObject({ fsync, failed: false });
     },
   );
+
+  it('keeps every record with compact: false, and compacts them on the next open', async () => {
+    const store = await openStore({ compact: false });
+    const last = await writeN(store, 25);
+    await store.close();
+    const reopened = await openStore();
+    expect(reopened.get()).toStrictEqual(last);
+    expect(reopened.recovery).toMatchObject({ records: 26, droppedBytes: 0, compacted: true });
+    expect(statSync(file).size).toBe(JOURNAL_HEADER.length + encodeRecord(last).length);
+  });
 
   it.each(['always', 'batch'] as const)(
     'compacts a running journal past maxJournalBytes (fsync %s)',
