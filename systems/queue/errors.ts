@@ -13,6 +13,9 @@ export const QUEUE_ERROR_CODES = {
   QUEUE_INVALID_ARGUMENT: 'fix the named option; see systems/queue/README.md for the allowed values',
   QUEUE_UNSERIALIZABLE:
     'send values node:v8 can serialise (no functions, symbols or class instances with private state)',
+  QUEUE_TASK_DONE_TOO_MANY:
+    'call taskDone() once per message taken, never more often than messages were put (as Python raises ValueError)',
+  QUEUE_JOIN_TIMEOUT: 'raise the timeout, or find the consumer that took messages without calling taskDone()',
   QUEUE_BUFFER_TOO_SMALL: 'pass a target buffer at least maxMessageBytes long',
   QUEUE_NATIVE_UNAVAILABLE:
     'build the addon: `node systems/queue/install.mjs` (needs gcc, g++, make, python3)',
@@ -86,6 +89,7 @@ export const Status = {
   SYS: 10,
   INVALID: 11,
   CANCELLED: 12,
+  TASK_DONE_TOO_MANY: 13,
 } as const;
 
 /** The typed error for a non-OK status of the C core; `what` names the operation and queue. */
@@ -110,6 +114,11 @@ export function errorFromStatus(status: number, what: string, detail = ''): Queu
       return new QueueError('QUEUE_EXISTS', `${what}: the queue already exists${suffix}`);
     case Status.NOT_FOUND:
       return new QueueError('QUEUE_NOT_FOUND', `${what}: no such queue${suffix}`);
+    case Status.TASK_DONE_TOO_MANY:
+      return new QueueError(
+        'QUEUE_TASK_DONE_TOO_MANY',
+        `${what}: taskDone() called more times than messages were put${suffix}`,
+      );
     case Status.INVALID:
       return new QueueError('QUEUE_INVALID_ARGUMENT', `${what}: invalid argument${suffix}`);
     default:

@@ -1,8 +1,9 @@
-import { errorFromStatus, QueueClosed, Status } from '../errors.ts';
+import { errorFromStatus, QueueClosed, QueueError, Status } from '../errors.ts';
 import type { NativeQueue } from './native.ts';
 
 export const READABLE = 0;
 export const WRITABLE = 1;
+export const JOINED = 2;
 
 /** One blocked call: `attempt` returns true when it completed (it resolves its own promise). */
 interface Pending {
@@ -26,7 +27,7 @@ export class Lane {
 
   constructor(
     private readonly handle: () => NativeQueue | undefined,
-    private readonly kind: typeof READABLE | typeof WRITABLE,
+    private readonly kind: typeof READABLE | typeof WRITABLE | typeof JOINED,
     private readonly spin: number,
     private readonly what: string,
   ) {}
@@ -68,7 +69,9 @@ export class Lane {
       } else if (p.deadline !== undefined && p.deadline <= now) {
         this.pending.splice(i, 1);
         p.fail(
-          errorFromStatus(this.kind === READABLE ? Status.EMPTY : Status.FULL, `${this.what} (timed out)`),
+          this.kind === JOINED
+            ? new QueueError('QUEUE_JOIN_TIMEOUT', `${this.what}: tasks still unfinished after the timeout`)
+            : errorFromStatus(this.kind === READABLE ? Status.EMPTY : Status.FULL, `${this.what} (timed out)`),
         );
       } else {
         i++;

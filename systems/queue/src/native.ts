@@ -19,10 +19,13 @@ export interface NativeQueue {
   putSync(data: Uint8Array, timeoutMs: number, spin: number): number;
   needed(): number;
   /**
-   * Calls cb(status) on the event loop once the queue holds a message (kind 0) or has room for a
-   * record of `need` ring bytes (kind 1), or is closed, or timeoutMs passed (-1: never).
+   * Calls cb(status) on the event loop once the queue holds a message (kind 0), has room for a
+   * record of `need` ring bytes (kind 1) or has no unfinished task (kind 2), or is closed, or
+   * timeoutMs passed (-1: never).
    */
   waitAsync(kind: number, need: number, timeoutMs: number, spin: number, cb: (status: number) => void): void;
+  taskDone(): number;
+  unfinished(): number;
   shutdown(): number;
   close(): void;
   stats(): NativeStats;
@@ -45,6 +48,12 @@ export interface NativeStats {
   bytesOut: number;
   highWaterBytes: number;
   recoveries: number;
+  /** task_done() calls so far, in every process. */
+  tasksDone: number;
+  /** Messages put and not yet marked done (join() waits for 0). */
+  unfinishedTasks: number;
+  /** The process that created the segment. */
+  creatorPid: number;
   closed: boolean;
 }
 

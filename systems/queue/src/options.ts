@@ -38,6 +38,13 @@ export const WaitOptionsSchema = z
   })
   .strict();
 
+export const JoinOptionsSchema = z
+  .object({
+    /** Milliseconds to wait at most; absent waits forever. */
+    timeout: z.number().min(0).finite().optional(),
+  })
+  .strict();
+
 export const SyncWaitOptionsSchema = z
   .object({
     timeout: z.number().min(0).finite().optional(),
@@ -45,6 +52,7 @@ export const SyncWaitOptionsSchema = z
   })
   .strict();
 
+export type JoinOptions = z.input<typeof JoinOptionsSchema>;
 export type HandleOptions = z.input<typeof HandleOptionsSchema>;
 export type CreateOptions = z.input<typeof CreateOptionsSchema>;
 export type WaitOptions = z.input<typeof WaitOptionsSchema>;

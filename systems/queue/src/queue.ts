@@ -2,13 +2,15 @@ import { unlinkSync } from 'node:fs';
 import type { z } from 'zod';
 import { errorFromStatus, MessageTooLarge, QueueClosed, QueueError, Status } from '../errors.ts';
 import { decode, encode } from './codec.ts';
-import { Lane, READABLE, WRITABLE } from './lanes.ts';
+import { JOINED, Lane, READABLE, WRITABLE } from './lanes.ts';
 import { callNative, type NativeQueue, type NativeStats, native, segmentPath } from './native.ts';
 import {
   type CreateOptions,
   CreateOptionsSchema,
   type HandleOptions,
   HandleOptionsSchema,
+  type JoinOptions,
+  JoinOptionsSchema,
   NAME,
   parse,
   type SyncWaitOptions,
@@ -60,6 +62,7 @@ export class Queue<T = unknown> {
   private readonly lens = new Uint32Array(4096);
   private readonly readers: Lane;
   private readonly writers: Lane;
+  private readonly joiners: Lane;
   private readonly spin: number;
 
   private constructor(name: string, h: NativeQueue, options: { mode: 'value' | 'raw'; spin: number }) {
@@ -73,6 +76,7 @@ export class Queue<T = unknown> {
     h.setArena(this.arena);
     this.readers = new Lane(() => this.h, READABLE, this.spin, `get ${name}`);
     this.writers = new Lane(() => this.h, WRITABLE, this.spin, `put ${name}`);
+    this.joiners = new Lane(() => this.h, JOINED, this.spin, `join ${name}`);
   }
 
   /** Creates the named segment (QUEUE_EXISTS when it exists) and attaches to it. */
@@ -243,6 +247,52 @@ export class Queue<T = unknown> {
     });
   }
 
+  // ---- tasks, as Python's JoinableQueue: the count lives in the segment, so any process may
+  // mark a message done and any process may join ----
+
+  /**
+   * Marks one message as processed. Every put adds an unfinished task; taskDone() removes one.
+   * QUEUE_TASK_DONE_TOO_MANY when there is none left to mark (Python raises ValueError).
+   */
+  taskDone(): void {
+    const st = this.handle().taskDone();
+    if (st !== Status.OK) throw errorFromStatus(st, `taskDone ${this.name}`);
+  }
+
+  /** Messages put (by any process) and not yet marked done (a snapshot). */
+  unfinishedTasks(): number {
+    return this.handle().unfinished();
+  }
+
+  /**
+   * Waits until every message put so far, by any process, was marked done. QUEUE_JOIN_TIMEOUT after
+   * timeout ms; QueueClosed when the queue is shut down while tasks are unfinished.
+   */
+  join(options: JoinOptions = {}): Promise<void> {
+    let o: z.output<typeof JoinOptionsSchema>;
+    try {
+      o = parse(JoinOptionsSchema, options, 'join options');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.joiners.add({
+        attempt: () => {
+          const h = this.handle();
+          if (h.unfinished() === 0) {
+            resolve();
+            return true;
+          }
+          if (h.isClosed())
+            throw new QueueClosed(`join ${this.name}: the queue was shut down with tasks unfinished`);
+          return false;
+        },
+        deadline: o.timeout === undefined ? undefined : Date.now() + o.timeout,
+        fail: reject,
+      });
+    });
+  }
+
   // ---- synchronous blocking calls, for dedicated loops (they block the calling thread) ----
 
   /** Gets, blocking this thread up to timeout ms (spin, then futex). QueueEmpty on timeout. */
@@ -351,6 +401,7 @@ export class Queue<T = unknown> {
     const error = new QueueClosed(`${this.name}: this handle was closed`);
     this.readers.failAll(error);
     this.writers.failAll(error);
+    this.joiners.failAll(error);
     h.close();
   }
 

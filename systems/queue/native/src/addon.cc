@@ -112,6 +112,8 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
                            InstanceMethod("putSync", &NativeQueue::PutSync),
                            InstanceMethod("needed", &NativeQueue::Needed),
                            InstanceMethod("waitAsync", &NativeQueue::WaitAsync),
+                           InstanceMethod("taskDone", &NativeQueue::TaskDone),
+                           InstanceMethod("unfinished", &NativeQueue::Unfinished),
                            InstanceMethod("shutdown", &NativeQueue::Shutdown),
                            InstanceMethod("close", &NativeQueue::Close),
                            InstanceMethod("stats", &NativeQueue::Stats),
@@ -144,6 +146,7 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
     }
     readable_ = new Waiter(h_, &cancel_);
     writable_ = new Waiter(h_, &cancel_);
+    joined_ = new Waiter(h_, &cancel_);
     env_ = env;
     // the per-message calls are plain Node-API functions bound to this instance (own properties
     // that shadow nothing): no unwrap and no argument vector per call
@@ -170,7 +173,8 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
     rq_wake_all(h_);
     delete readable_;
     delete writable_;
-    readable_ = writable_ = nullptr;
+    delete joined_;
+    readable_ = writable_ = joined_ = nullptr;
     rq_close(h_);
     h_ = nullptr;
   }
@@ -364,7 +368,7 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
     req.need = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
     req.timeout_ms = info[2].As<Napi::Number>().Int64Value();
     req.spin = info[3].As<Napi::Number>().Uint32Value();
-    Waiter *w = req.kind == RQ_WAIT_WRITABLE ? writable_ : readable_;
+    Waiter *w = req.kind == RQ_WAIT_WRITABLE ? writable_ : req.kind == RQ_WAIT_JOINED ? joined_ : readable_;
     if (w->Busy()) {
       Napi::Error::New(env, "waitAsync: a wait of this kind is already pending").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -372,6 +376,17 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
     req.tsfn = Napi::ThreadSafeFunction::New(env, info[4].As<Napi::Function>(), "rig-queue-wait", 0, 1);
     w->Submit(std::move(req));
     return env.Undefined();
+  }
+
+  // taskDone() -> status (TASK_DONE_TOO_MANY when every message put is already done)
+  Napi::Value TaskDone(const Napi::CallbackInfo &info) {
+    if (!Check(info.Env())) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), rq_task_done(h_));
+  }
+
+  Napi::Value Unfinished(const Napi::CallbackInfo &info) {
+    if (!Check(info.Env())) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), static_cast<double>(rq_unfinished(h_)));
   }
 
   Napi::Value Shutdown(const Napi::CallbackInfo &info) {
@@ -406,6 +421,9 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
     o.Set("bytesOut", static_cast<double>(s.bytes_out));
     o.Set("highWaterBytes", static_cast<double>(s.high_water_bytes));
     o.Set("recoveries", static_cast<double>(s.recoveries));
+    o.Set("tasksDone", static_cast<double>(s.tasks_done));
+    o.Set("unfinishedTasks", static_cast<double>(s.unfinished));
+    o.Set("creatorPid", static_cast<double>(s.creator_pid));
     o.Set("closed", s.closed != 0);
     return o;
   }
@@ -456,6 +474,7 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
   Napi::ObjectReference arena_ref_;
   Waiter *readable_ = nullptr;
   Waiter *writable_ = nullptr;
+  Waiter *joined_ = nullptr;
   napi_env env_ = nullptr;
 };
 

@@ -45,8 +45,14 @@ typedef struct rq_header {
   uint64_t max_message;
   uint64_t check;
   uint64_t created_ns;
-  _Alignas(CACHE_LINE) uint32_t closed;
+  uint32_t creator_pid;
+  /* rarely written: shutdown and lock recovery */
+  uint32_t closed;
   uint64_t recoveries;
+  /* tasks marked done by consumers (task_done); unfinished = in.msgs - tasks_done */
+  _Alignas(CACHE_LINE) uint64_t tasks_done;
+  uint32_t joined_seq;
+  uint32_t joined_waiters;
   _Alignas(CACHE_LINE) rq_lock put_lock; /* producers */
   _Alignas(CACHE_LINE) rq_side in;       /* published by producers, read by consumers */
   _Alignas(CACHE_LINE) rq_lock get_lock; /* consumers */
@@ -260,6 +266,7 @@ int rq_create(const char *name, uint64_t capacity, uint64_t max_message, rq_hand
   hd->capacity = capacity;
   hd->max_message = max_message;
   hd->created_ns = now_ns();
+  hd->creator_pid = (uint32_t)getpid();
   h->capacity = capacity;
   h->max_message = max_message;
   /* the magic last: an opener that sees it sees an initialised header */
@@ -553,6 +560,7 @@ static inline void cpu_relax(void) {
 static int ready(rq_handle *q, int kind, uint64_t need) {
   rq_header *h = q->hdr;
   if (__atomic_load_n(&h->closed, __ATOMIC_ACQUIRE)) return 1;
+  if (kind == RQ_WAIT_JOINED) return rq_unfinished(q) == 0;
   uint64_t out = __atomic_load_n(&h->out.pos, __ATOMIC_ACQUIRE);
   uint64_t in = __atomic_load_n(&h->in.pos, __ATOMIC_ACQUIRE);
   if (kind == RQ_WAIT_READABLE) return out < in;
@@ -562,8 +570,12 @@ static int ready(rq_handle *q, int kind, uint64_t need) {
 
 int rq_wait(rq_handle *q, int kind, uint64_t need, int64_t timeout_ms, uint32_t spin, const volatile int *cancel) {
   rq_header *h = q->hdr;
-  uint32_t *word = kind == RQ_WAIT_WRITABLE ? &h->writable_seq : &h->readable_seq;
-  uint32_t *waiters = kind == RQ_WAIT_WRITABLE ? &h->writable_waiters : &h->readable_waiters;
+  uint32_t *word = kind == RQ_WAIT_WRITABLE ? &h->writable_seq
+                   : kind == RQ_WAIT_JOINED ? &h->joined_seq
+                                            : &h->readable_seq;
+  uint32_t *waiters = kind == RQ_WAIT_WRITABLE ? &h->writable_waiters
+                      : kind == RQ_WAIT_JOINED ? &h->joined_waiters
+                                               : &h->readable_waiters;
   if (kind == RQ_WAIT_WRITABLE && need > q->capacity) return RQ_TOO_LARGE;
   for (uint32_t i = 0; i < spin; i++) {
     if (ready(q, kind, need)) return RQ_OK;
@@ -603,7 +615,32 @@ void rq_wake_all(rq_handle *q) {
   /* moving the words makes a waiter that is about to sleep on the old value return at once */
   wake_word(&q->hdr->readable_seq);
   wake_word(&q->hdr->writable_seq);
+  wake_word(&q->hdr->joined_seq);
 }
+
+/* ---- tasks (join) ---- */
+
+uint64_t rq_unfinished(rq_handle *q) {
+  /* done first: a task is only marked done after its message was counted in */
+  uint64_t done = __atomic_load_n(&q->hdr->tasks_done, __ATOMIC_ACQUIRE);
+  uint64_t in = __atomic_load_n(&q->hdr->in.msgs, __ATOMIC_ACQUIRE);
+  return in >= done ? in - done : 0;
+}
+
+int rq_task_done(rq_handle *q) {
+  rq_header *h = q->hdr;
+  uint64_t done = __atomic_load_n(&h->tasks_done, __ATOMIC_ACQUIRE);
+  for (;;) {
+    uint64_t in = __atomic_load_n(&h->in.msgs, __ATOMIC_ACQUIRE);
+    if (done >= in) return RQ_TASK_DONE_TOO_MANY;
+    /* one atomic step: nothing to journal, a process killed around it either counted or not */
+    if (__atomic_compare_exchange_n(&h->tasks_done, &done, done + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) break;
+  }
+  wake_if_waiting(&h->joined_seq, &h->joined_waiters);
+  return RQ_OK;
+}
+
+uint32_t rq_creator_pid(rq_handle *q) { return q->hdr->creator_pid; }
 
 /* ---- lifecycle and state ---- */
 
@@ -631,6 +668,9 @@ int rq_stats_get(rq_handle *q, rq_stats *o) {
   o->bytes_out = h->out.bytes;
   o->high_water_bytes = h->in.high_water;
   o->recoveries = __atomic_load_n(&h->recoveries, __ATOMIC_ACQUIRE);
+  o->tasks_done = __atomic_load_n(&h->tasks_done, __ATOMIC_ACQUIRE);
+  o->unfinished = h->in.msgs >= o->tasks_done ? h->in.msgs - o->tasks_done : 0;
+  o->creator_pid = h->creator_pid;
   o->closed = __atomic_load_n(&h->closed, __ATOMIC_ACQUIRE);
   unlock_both(q);
   return RQ_OK;
@@ -648,8 +688,8 @@ int rq_is_closed(rq_handle *q) { return (int)__atomic_load_n(&q->hdr->closed, __
 
 const char *rq_status_name(int status) {
   static const char *names[] = {"OK",       "EMPTY",     "FULL",    "CLOSED",  "TOO_LARGE", "CORRUPT",  "BUF_SMALL",
-                                "TIMEOUT",  "EXISTS",    "NOT_FOUND", "SYS",   "INVALID",   "CANCELLED"};
-  if (status < 0 || status > RQ_CANCELLED) return "UNKNOWN";
+                                "TIMEOUT",  "EXISTS",    "NOT_FOUND", "SYS",   "INVALID",   "CANCELLED", "TASK_DONE_TOO_MANY"};
+  if (status < 0 || status > RQ_TASK_DONE_TOO_MANY) return "UNKNOWN";
   return names[status];
 }
 

@@ -31,13 +31,15 @@ enum rq_status {
   RQ_NOT_FOUND = 9,
   RQ_SYS = 10,
   RQ_INVALID = 11,
-  RQ_CANCELLED = 12
+  RQ_CANCELLED = 12,
+  RQ_TASK_DONE_TOO_MANY = 13
 };
 
-enum rq_wait_kind { RQ_WAIT_READABLE = 0, RQ_WAIT_WRITABLE = 1 };
+/* JOINED: every message put has been marked done (rq_task_done), or the queue was closed */
+enum rq_wait_kind { RQ_WAIT_READABLE = 0, RQ_WAIT_WRITABLE = 1, RQ_WAIT_JOINED = 2 };
 
 #define RQ_MAGIC 0x4555455551474952ULL /* "RIGQUEUE" little-endian */
-#define RQ_LAYOUT_VERSION 2u
+#define RQ_LAYOUT_VERSION 3u
 #define RQ_DATA_OFFSET 1024u
 #define RQ_RECORD_HEADER 8u
 #define RQ_MIN_CAPACITY 64u
@@ -58,6 +60,9 @@ typedef struct rq_stats {
   uint64_t bytes_out;
   uint64_t high_water_bytes;
   uint64_t recoveries;
+  uint64_t tasks_done;
+  uint64_t unfinished;
+  uint32_t creator_pid;
   uint32_t closed;
 } rq_stats;
 
@@ -86,6 +91,14 @@ int rq_wait(rq_handle *h, int kind, uint64_t need, int64_t timeout_ms, uint32_t 
 uint64_t rq_record_size(uint32_t len);
 /* Wakes every waiter of both kinds (used to cancel a wait). */
 void rq_wake_all(rq_handle *h);
+
+/* Marks one message put as processed (Python's Queue.task_done, across processes): the count of
+   unfinished tasks is messages put minus tasks done. RQ_TASK_DONE_TOO_MANY when it would go below 0. */
+int rq_task_done(rq_handle *h);
+/* Messages put and not yet marked done (a snapshot). */
+uint64_t rq_unfinished(rq_handle *h);
+/* The pid of the process that created the segment (0 for segments of older layouts). */
+uint32_t rq_creator_pid(rq_handle *h);
 
 /* Marks the queue closed for every process: puts fail, gets drain then fail, waiters wake. */
 int rq_shutdown(rq_handle *h);
