@@ -28,4 +28,11 @@ export {
   spawnPeer,
 } from './src/peers.ts';
 export { Queue, type QueueStats } from './src/queue.ts';
+export {
+  type CleanupResult,
+  cleanupStaleSegments,
+  type Inspection,
+  inspectSegments,
+  type SegmentInfo,
+} from './src/stale.ts';
 export type { QueueSystemApi } from './system.ts';

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type DoctorCheck, defineSystem } from '../../harness/index.ts';
 import * as queue from './index.ts';
 import { ADDON_PATH, native } from './src/native.ts';
+import { inspectSegments } from './src/stale.ts';
 
 /** What `startSystem('queue')` hands a suite: the module plus a factory whose queues stop() destroys. */
 export interface QueueSystemApi {
@@ -28,13 +29,33 @@ async function addonCheck(): Promise<DoctorCheck> {
   }
 }
 
+/** Stale segments in /dev/shm: their creator and every attached process are dead. */
+async function staleCheck(): Promise<DoctorCheck> {
+  const { segments, unreadableProcesses } = inspectSegments();
+  const stale = segments.filter((s) => s.stale);
+  const unknown = unreadableProcesses > 0 ? `; ${unreadableProcesses} processes not readable` : '';
+  if (stale.length === 0) {
+    return { name: 'stale segments', ok: true, detail: `none of ${segments.length} in /dev/shm${unknown}` };
+  }
+  const bytes = stale.reduce((a, s) => a + s.bytes, 0);
+  return {
+    name: 'stale segments',
+    ok: false,
+    detail: `${stale.length} of ${segments.length} (${(bytes / 2 ** 20).toFixed(1)} MiB): ${stale
+      .slice(0, 5)
+      .map((s) => s.name)
+      .join(', ')}${stale.length > 5 ? ', ...' : ''}`,
+    hint: 'list them: node --import tsx systems/queue/tools/cleanup.ts; remove them: add --remove',
+  };
+}
+
 export default defineSystem({
   name: 'queue',
   description: 'shared-memory MPMC ring-buffer queue: C core + Node-API addon + TypeScript API',
   defaultProvider: 'inprocess',
   /** No start options: each queue takes its own in `api.create(options)`. */
   options: z.object({}).strict(),
-  doctor: async () => [await addonCheck()],
+  doctor: async () => [await addonCheck(), await staleCheck()],
   inprocess: {
     async start() {
       const prefix = `sys-${process.pid}-${randomBytes(3).toString('hex')}-`;
