@@ -59,6 +59,29 @@ export const INFERENCE_ERRORS = {
     type: 'invalid_request_error',
     description: 'The body is not `application/json`.',
   },
+  INFERENCE_MALFORMED_HTTP: {
+    status: 400,
+    type: 'invalid_request_error',
+    description:
+      'The request is not valid HTTP/1.1: conflicting or bad framing (Content-Length, Transfer-Encoding), a bad header, no Host, or a URL that does not decode (414 for a path segment over 100 characters); framing errors close the connection.',
+  },
+  INFERENCE_HEADERS_TOO_LARGE: {
+    status: 431,
+    type: 'invalid_request_error',
+    description:
+      "The request line and headers exceed node's maxHeaderSize (16 KiB); the connection is closed.",
+  },
+  INFERENCE_EXPECTATION_FAILED: {
+    status: 417,
+    type: 'invalid_request_error',
+    description: 'An `Expect` header other than `100-continue`.',
+  },
+  INFERENCE_CLIENT_TIMEOUT: {
+    status: 408,
+    type: 'timeout_error',
+    description:
+      "The request's head or body did not arrive within node's headersTimeout / requestTimeout; the connection is closed.",
+  },
   INFERENCE_QUEUE_FULL: {
     status: 429,
     type: 'rate_limit_error',

@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type onResponseHookHandler } from 'fastify';
 import { Admission } from './admission.ts';
+import { answerClientError, answerExpectation, answerFrameworkError, requireHost } from './client-errors.ts';
 import { type InferenceConfig, type InferenceConfigInput, loadConfig } from './config.ts';
 import { createEngine } from './engines/index.ts';
 import type { Engine } from './engines/types.ts';
@@ -117,7 +118,15 @@ export async function createGateway(
     logger: opts.logger ?? false,
     bodyLimit: config.bodyLimit,
     forceCloseConnections: true,
+    // Errors before routing answer in the OpenAI shape too (client-errors.ts).
+    http: { requireHostHeader: false },
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   });
+  app.server.on('checkExpectation', answerExpectation);
+  app.addHook('onRequest', requireHost);
+  // Only JSON is parsed: a text/plain body is refused with 415 like any other media type.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(async (err, req, reply) => {
     const e = toInferenceError(err as Error);
     if (e.retryAfterS !== undefined) reply.header('retry-after', String(e.retryAfterS));
