@@ -1,5 +1,7 @@
 // Measurement building blocks for the queue's latency and benchmark suites (no harness logic:
 // the suites turn these samples into figures).
+
+export { type CallSamples, queueGetLatency, queuePutLatency } from './calls.ts';
 export { type MemoryEfficiency, memoryEfficiency } from './memory.ts';
 export {
   assertStampable,
@@ -24,6 +26,7 @@ export {
   udsThroughput,
 } from './references.ts';
 export { queueRoundTrip, type RoundTripOptions } from './roundtrip.ts';
+export { queueThreadsThroughput, type ThreadRateSample } from './threads.ts';
 export {
   openQueueWindows,
   type QueueRateSample,
@@ -31,6 +34,7 @@ export {
   type QueueWindows,
   type QueueWindowsOptions,
   queueThroughput,
+  rssOf,
 } from './throughput.ts';
 export type { RateOptions, RateSample, WindowSample } from './types.ts';
 export {

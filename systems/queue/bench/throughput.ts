@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Peer, spawnPeer } from '../src/peers.ts';
 import { Queue } from '../src/queue.ts';
@@ -37,7 +38,21 @@ interface DrainResult {
   check: VerifierReport;
 }
 
+/** Resident set size of a process (VmRSS in /proc/<pid>/status), or undefined when it is gone. */
+export function rssOf(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface QueueRateSample extends RateSample {
+  /** Ring use (usedBytes / capacity) sampled every bucket over the window. */
+  utilisation: { mean: number; max: number; samples: number };
+  /** Resident set size of each peer process (floods, then drains) when the window began and ended. */
+  rss: { start: number[]; end: number[] };
   /** Messages per Node-API call that ran (1: one put and one get call per message). */
   batch: number;
   /** How the peers called the queue. */
@@ -134,9 +149,19 @@ export async function queueThroughput(o: QueueThroughputOptions): Promise<QueueR
   const bucketMs = o.bucketMs ?? 50;
   const peers = await startPeers(o);
   let startNs: bigint;
+  const use: number[] = [];
+  const pids = [...peers.floods, ...peers.drains].map((p) => p.pid);
+  const rss: { start: number[]; end: number[] } = { start: [], end: [] };
   try {
     startNs = process.hrtime.bigint();
-    await sleep(o.warmupMs + o.durationMs + bucketMs);
+    await sleep(o.warmupMs);
+    rss.start = pids.map((pid) => rssOf(pid) ?? 0);
+    const endAt = Date.now() + o.durationMs + bucketMs;
+    while (Date.now() < endAt) {
+      await sleep(Math.min(bucketMs, Math.max(1, endAt - Date.now())));
+      use.push(peers.q.stats().utilisation);
+    }
+    rss.end = pids.map((pid) => rssOf(pid) ?? 0);
   } catch (error) {
     killPeers(peers);
     throw error;
@@ -159,6 +184,12 @@ export async function queueThroughput(o: QueueThroughputOptions): Promise<QueueR
     batch: peers.batch,
     api: peers.api,
     check,
+    utilisation: {
+      mean: use.length ? use.reduce((a, b) => a + b, 0) / use.length : 0,
+      max: use.length ? Math.max(...use) : 0,
+      samples: use.length,
+    },
+    rss,
   };
 }
 

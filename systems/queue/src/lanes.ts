@@ -71,7 +71,10 @@ export class Lane {
         p.fail(
           this.kind === JOINED
             ? new QueueError('QUEUE_JOIN_TIMEOUT', `${this.what}: tasks still unfinished after the timeout`)
-            : errorFromStatus(this.kind === READABLE ? Status.EMPTY : Status.FULL, `${this.what} (timed out)`),
+            : errorFromStatus(
+                this.kind === READABLE ? Status.EMPTY : Status.FULL,
+                `${this.what} (timed out)`,
+              ),
         );
       } else {
         i++;

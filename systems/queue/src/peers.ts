@@ -7,7 +7,15 @@ import path from 'node:path';
 /** The peer process script (tools/peer.ts): producer, consumer, echo, flood and drain loops. */
 export const PEER_SCRIPT = path.resolve(import.meta.dirname, '..', 'tools', 'peer.ts');
 
-export type PeerRole = 'produce' | 'consume' | 'echo' | 'flood' | 'drain' | 'hold-lock';
+export type PeerRole =
+  | 'produce'
+  | 'consume'
+  | 'echo'
+  | 'flood'
+  | 'drain'
+  | 'hold-lock'
+  | 'put-timed'
+  | 'get-timed';
 
 export interface PeerOptions {
   name: string;

@@ -11,7 +11,7 @@ import { Queue } from '../index.ts';
 
 const ArgsSchema = z
   .object({
-    role: z.enum(['produce', 'consume', 'echo', 'flood', 'drain', 'hold-lock']),
+    role: z.enum(['produce', 'consume', 'echo', 'flood', 'drain', 'hold-lock', 'put-timed', 'get-timed']),
     name: z.string().min(1),
     reply: z.string().optional(),
     id: z.coerce.number().int().min(0).default(0),
@@ -315,6 +315,48 @@ async function drainAwait(): Promise<unknown> {
   };
 }
 
+/**
+ * put-timed: --count awaited puts of stamped --size messages (raw), each timed on its own
+ * (process.hrtime.bigint() before and after the awaited call); returns the nanoseconds per put.
+ * Run it with a drain consuming, so that the ring has room.
+ */
+async function putTimed(): Promise<unknown> {
+  const q = Queue.open<Buffer>(args.name, { mode: 'raw', spin: args.spin });
+  const stamper = new MessageStamper(args.size);
+  const { data, words } = wordBuffer(args.size);
+  const ns = new Array<number>(args.count);
+  ready();
+  for (let i = 0; i < args.count; i++) {
+    stamper.stamp(words, 0, args.id, i);
+    const t0 = nowNs();
+    await q.put(data);
+    ns[i] = Number(nowNs() - t0);
+  }
+  q.close();
+  return { sent: args.count, ns };
+}
+
+/**
+ * get-timed: --count awaited gets (raw) from a queue filled beforehand, each timed on its own and
+ * verified after its clock stopped (sequence number and checksum); returns the nanoseconds per get.
+ */
+async function getTimed(): Promise<unknown> {
+  const q = Queue.open<Buffer>(args.name, { mode: 'raw', spin: args.spin });
+  const { data: target, words } = wordBuffer(Math.max(64, args.size));
+  const verifier = new MessageVerifier({ size: args.size, producers: args.producers, order: 'exact' });
+  const ns = new Array<number>(args.count);
+  ready();
+  for (let i = 0; i < args.count; i++) {
+    const t0 = nowNs();
+    const m = await q.get();
+    ns[i] = Number(nowNs() - t0);
+    if (m.length <= target.length) target.set(m);
+    verifier.check(words, 0, m.length);
+  }
+  q.close();
+  return { ns, check: verifier.report() };
+}
+
 /** hold-lock: takes the queue's lock and sleeps (the C side prints {"locked":true}); for SIGKILL tests. */
 function holdLock(): unknown {
   const q = Queue.open(args.name);
@@ -328,6 +370,8 @@ const roles = {
   flood: args.api === 'batch' ? flood : floodAwait,
   drain: args.api === 'batch' ? drain : drainAwait,
   'hold-lock': holdLock,
+  'put-timed': putTimed,
+  'get-timed': getTimed,
 } as const;
 const result = await roles[args.role]();
 if (args.out) writeFileSync(args.out, JSON.stringify(result));
