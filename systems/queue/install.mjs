@@ -1,6 +1,8 @@
 // Builds the queue's Node-API addon (systems/queue/native) with node-gyp from node_modules.
 // Run by the root postinstall (cwd systems/queue) or directly: `node systems/queue/install.mjs`.
 // Uses the local Node headers when they exist (offline build); fails loudly otherwise.
+// RIG_QUEUE_SANITIZE=1 builds the C core and the addon with AddressSanitizer and UBSan instead
+// (README.md, "Sanitizer build"); Node must then preload libasan, as the line printed at the end says.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -22,7 +24,31 @@ if (!existsSync(gypBin)) {
   process.exit(1);
 }
 
+const sanitizeFlag = process.env.RIG_QUEUE_SANITIZE ?? '';
+if (!['', '0', '1'].includes(sanitizeFlag)) {
+  console.error(
+    `systems/queue: RIG_QUEUE_SANITIZE must be 1 (sanitizer build) or 0/unset (normal build); got "${sanitizeFlag}"`,
+  );
+  process.exit(1);
+}
+const sanitize = sanitizeFlag === '1';
+/** The ASan runtime that Node must preload to load an instrumented addon; undefined when gcc has none. */
+function asanRuntime() {
+  const r = spawnSync('gcc', ['-print-file-name=libasan.so'], { encoding: 'utf8' });
+  const file = r.status === 0 ? r.stdout.trim() : '';
+  return path.isAbsolute(file) && existsSync(file) ? file : undefined;
+}
+const libasan = sanitize ? asanRuntime() : undefined;
+if (sanitize && !libasan) {
+  console.error(
+    'systems/queue: RIG_QUEUE_SANITIZE=1 needs gcc with libasan (`gcc -print-file-name=libasan.so`)',
+  );
+  process.exit(1);
+}
+
 const args = [gypBin, 'rebuild'];
+// binding.gyp adds -fsanitize=address,undefined to compile and link when this variable is 1.
+if (sanitize) args.push('--rig_queue_sanitize=1');
 // Headers next to the running node (e.g. /usr/include/node) let node-gyp build without a download.
 const nodeDir = path.resolve(path.dirname(process.execPath), '..');
 if (existsSync(path.join(nodeDir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodeDir}`);
@@ -36,4 +62,11 @@ if (result.status !== 0 || !existsSync(built)) {
   );
   process.exit(result.status || 1);
 }
-console.log(`systems/queue: built ${path.relative(root, built)}`);
+console.log(`systems/queue: built ${path.relative(root, built)}${sanitize ? ' with ASan and UBSan' : ''}`);
+if (sanitize) {
+  console.log(
+    'systems/queue: run Node with the sanitizer runtime preloaded, e.g.\n' +
+      `  LD_PRELOAD=${libasan} ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 npx vitest run --project unit systems/queue\n` +
+      'and rebuild the normal addon afterwards: node systems/queue/install.mjs',
+  );
+}

@@ -1,4 +1,5 @@
 {
+  "variables": { "rig_queue_sanitize%": 0 },
   "targets": [
     {
       "target_name": "rig_queue",
@@ -10,7 +11,16 @@
       "cflags_cc": ["-std=c++17", "-fexceptions"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "libraries": ["-lpthread", "-lrt"]
+      "libraries": ["-lpthread", "-lrt"],
+      "conditions": [
+        [
+          "rig_queue_sanitize==1",
+          {
+            "cflags": ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-g"],
+            "ldflags": ["-fsanitize=address,undefined"]
+          }
+        ]
+      ]
     }
   ]
 }

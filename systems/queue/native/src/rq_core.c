@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +77,9 @@ struct rq_handle {
   /* lower bounds of the other side's position seen by this handle (positions only grow) */
   uint64_t seen_in;
   uint64_t seen_out;
+  /* the segment's device and inode: how a lock's owner is recognised as one of its users */
+  uint64_t dev;
+  uint64_t ino;
 };
 
 /* Keeps the compiler from moving stores across it. Within one process that is all crash
@@ -162,8 +166,80 @@ static int repair(rq_handle *q, rq_lock *l, rq_side *pub) {
   return ((in | out) & 7u) == 0 && out <= in + q->capacity ? RQ_OK : RQ_CORRUPT;
 }
 
+/* The kind glibc gives a robust process-shared mutex. Any other value in the segment is corruption,
+   and some (priority inheritance or protection) make glibc abort or wait forever. */
+static int mutex_kind_ok(const pthread_mutex_t *m) {
+#ifdef __GLIBC__
+  static int expected = -1;
+  if (__atomic_load_n(&expected, __ATOMIC_RELAXED) < 0) {
+    pthread_mutex_t ref;
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&ref, &attr);
+    pthread_mutexattr_destroy(&attr);
+    __atomic_store_n(&expected, ref.__data.__kind, __ATOMIC_RELAXED);
+  }
+  return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) == __atomic_load_n(&expected, __ATOMIC_RELAXED);
+#else
+  (void)m;
+  return 1;
+#endif
+}
+
+/* Whether thread tid may hold a lock of this segment: it exists and maps the segment (its
+   /proc/<tid>/maps names our device and inode). A thread whose maps this process may not read
+   (another user's, a non-dumpable one) cannot have opened a 0600 segment of ours: not a user. */
+static int owner_may_hold(rq_handle *q, pid_t tid) {
+  if (kill(tid, 0) != 0 && errno == ESRCH) return 0;
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/maps", (int)tid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  char line[512];
+  int found = 0;
+  while (!found && fgets(line, sizeof(line), f)) {
+    unsigned maj, min;
+    unsigned long long ino;
+    if (sscanf(line, "%*x-%*x %*s %*x %x:%x %llu", &maj, &min, &ino) == 3)
+      found = ino == q->ino && makedev(maj, min) == q->dev;
+  }
+  fclose(f);
+  return found;
+}
+
+/* pthread_mutex_lock that cannot wait forever on a garbage lock word: after each 200 ms of waiting
+   it checks that the word's owner (a thread id) is a live user of this segment. The kernel marks the
+   word of an owner that died (EOWNERDEAD), so an owner that is gone, or a stranger, is corruption. */
+static int mutex_lock_checked(rq_handle *q, pthread_mutex_t *m) {
+  int rc = pthread_mutex_trylock(m);
+  while (rc == EBUSY || rc == ETIMEDOUT) {
+    if (rc == ETIMEDOUT) {
+      uint32_t *lock = (uint32_t *)&m->__data.__lock;
+      uint32_t word = __atomic_load_n(lock, __ATOMIC_ACQUIRE);
+      pid_t tid = (pid_t)(word & FUTEX_TID_MASK);
+      /* this thread never locks a side twice, so a word naming it is garbage too; an owner that
+         dies meanwhile changes the word (the kernel marks it) before its thread id goes away */
+      if (tid != 0 && !(word & FUTEX_OWNER_DIED) && (tid == gettid() || !owner_may_hold(q, tid)) &&
+          __atomic_load_n(lock, __ATOMIC_ACQUIRE) == word)
+        return ENOTRECOVERABLE;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 200 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+  }
+  return rc;
+}
+
 static int lock_side(rq_handle *q, rq_lock *l, rq_side *pub) {
-  int rc = pthread_mutex_lock(&l->mutex);
+  if (!mutex_kind_ok(&l->mutex)) return RQ_CORRUPT;
+  int rc = mutex_lock_checked(q, &l->mutex);
   if (rc == 0) return RQ_OK;
   if (rc == EOWNERDEAD) {
     int st = repair(q, l, pub);
@@ -174,7 +250,7 @@ static int lock_side(rq_handle *q, rq_lock *l, rq_side *pub) {
     }
     return RQ_OK;
   }
-  if (rc == ENOTRECOVERABLE) return RQ_CORRUPT;
+  if (rc == ENOTRECOVERABLE || rc == EINVAL) return RQ_CORRUPT;
   errno = rc;
   return RQ_SYS;
 }
@@ -205,6 +281,8 @@ static uint64_t now_ns(void) {
 }
 
 static int map_segment(int fd, size_t size, rq_handle **out) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return RQ_SYS;
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) return RQ_SYS;
   rq_handle *h = calloc(1, sizeof(*h));
@@ -216,6 +294,8 @@ static int map_segment(int fd, size_t size, rq_handle **out) {
   h->hdr = (rq_header *)p;
   h->data = (uint8_t *)p + RQ_DATA_OFFSET;
   h->map_size = size;
+  h->dev = (uint64_t)st.st_dev;
+  h->ino = (uint64_t)st.st_ino;
   h->capacity = h->hdr->capacity; /* 0 until rq_create sets it; rq_open re-reads after validating */
   h->max_message = h->hdr->max_message;
   *out = h;
@@ -320,7 +400,8 @@ int rq_open(const char *name, rq_handle **out) {
   }
   uint64_t in_pos = hd->in.pos, out_pos = hd->out.pos;
   ok = positions_sane(in_pos, out_pos, hd->capacity) && hd->out.msgs <= hd->in.msgs &&
-       hd->in.msgs - hd->out.msgs <= (in_pos - out_pos) / RQ_RECORD_HEADER;
+       hd->in.msgs - hd->out.msgs <= (in_pos - out_pos) / RQ_RECORD_HEADER && hd->out.bytes <= hd->in.bytes &&
+       hd->in.bytes - hd->out.bytes <= in_pos - out_pos;
   unlock_both(h);
   if (!ok) {
     rq_close(h);
@@ -659,9 +740,10 @@ int rq_stats_get(rq_handle *q, rq_stats *o) {
   if (st != RQ_OK) return st;
   o->capacity = h->capacity;
   o->max_message = h->max_message;
-  o->count = h->in.msgs - h->out.msgs;
+  /* the counts are not checked on every get: one corrupted low must not wrap below zero */
+  o->count = h->in.msgs >= h->out.msgs ? h->in.msgs - h->out.msgs : 0;
   o->used_bytes = h->in.pos - h->out.pos;
-  o->payload_bytes = h->in.bytes - h->out.bytes;
+  o->payload_bytes = h->in.bytes >= h->out.bytes ? h->in.bytes - h->out.bytes : 0;
   o->msgs_in = h->in.msgs;
   o->msgs_out = h->out.msgs;
   o->bytes_in = h->in.bytes;
