@@ -76,7 +76,8 @@ export function runChild(args: string[], options: { timeoutMs?: number } = {}): 
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the exit can come before the last of its stdout was read
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       children.delete(child);
       resolve({ code, signal, stdout, stderr });
