@@ -20,7 +20,8 @@ export interface ResourceResult {
 
 const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux x86-64
 
-function readProc(pid: number): { cpuMs: number; rssMiB: number } | undefined {
+/** CPU time and resident set size of a process from /proc (Linux); undefined when it is gone. */
+export function readProc(pid: number): { cpuMs: number; rssMiB: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

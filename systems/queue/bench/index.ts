@@ -34,7 +34,6 @@ export {
   type QueueWindows,
   type QueueWindowsOptions,
   queueThroughput,
-  rssOf,
 } from './throughput.ts';
 export type { RateOptions, RateSample, WindowSample } from './types.ts';
 export {

@@ -44,6 +44,15 @@ export function assertStampable(size: number): void {
 }
 
 /** Writes producer id, sequence number, derived payload words and checksum of one message. */
+/**
+ * `bytes` bytes with a Uint32Array view of the same memory (rounded up to whole words), so that
+ * messages are stamped and checked in place.
+ */
+export function wordBuffer(bytes: number): { data: Buffer; words: Uint32Array } {
+  const memory = new ArrayBuffer(Math.ceil(bytes / 4) * 4);
+  return { data: Buffer.from(memory, 0, bytes), words: new Uint32Array(memory) };
+}
+
 export class MessageStamper {
   private readonly lastWord: number;
   private readonly stride: number;

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { spawnPeer } from '../src/peers.ts';
 import { Queue } from '../src/queue.ts';
-import { combineReports, MessageStamper, MessageVerifier, type StreamCheck } from './message-check.ts';
+import {
+  combineReports,
+  MessageStamper,
+  MessageVerifier,
+  type StreamCheck,
+  wordBuffer,
+} from './message-check.ts';
 
 export interface RoundTripOptions {
   size: number;
@@ -34,12 +40,8 @@ export async function queueRoundTrip(o: RoundTripOptions): Promise<StreamCheck> 
   const echo = spawnPeer('echo', { name: ping.name, reply: pong.name, spin: o.spin });
   try {
     await echo.ready;
-    const out = new ArrayBuffer(o.size);
-    const msg = Buffer.from(out);
-    const msgWords = new Uint32Array(out);
-    const back = new ArrayBuffer(Math.max(o.size, 64));
-    const target = Buffer.from(back);
-    const targetWords = new Uint32Array(back);
+    const { data: msg, words: msgWords } = wordBuffer(o.size);
+    const { data: target, words: targetWords } = wordBuffer(Math.max(o.size, 64));
     const wait = { timeout: REPLY_TIMEOUT_MS };
     const warmup = o.warmup ?? Math.min(1000, o.count);
     const total = warmup + o.count;

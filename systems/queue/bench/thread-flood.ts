@@ -2,14 +2,12 @@
 // in workerData until the stop flag is set or the queue shuts down; posts { sent }.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Queue } from '../src/queue.ts';
-import { MessageStamper } from './message-check.ts';
+import { MessageStamper, wordBuffer } from './message-check.ts';
 
 const { name, size, stop } = workerData as { name: string; size: number; stop: Int32Array };
 const q = Queue.open<Buffer>(name, { mode: 'raw' });
 const stamper = new MessageStamper(size);
-const memory = new ArrayBuffer(Math.ceil(size / 4) * 4);
-const data = Buffer.from(memory, 0, size);
-const words = new Uint32Array(memory);
+const { data, words } = wordBuffer(size);
 let sent = 0;
 try {
   while ((sent & 255) !== 0 || Atomics.load(stop, 0) === 0) {

@@ -4,13 +4,19 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Queue } from '../src/queue.ts';
-import { assertStampable, combineReports, MessageVerifier, type StreamCheck } from './message-check.ts';
-import { BucketCounter, type RateOptions, type RateSample } from './types.ts';
+import {
+  assertStampable,
+  combineReports,
+  MessageVerifier,
+  type StreamCheck,
+  wordBuffer,
+} from './message-check.ts';
+import { BucketCounter, type RateOptions, type RateSample, summariseUse, type UseSummary } from './types.ts';
 
 export interface ThreadRateSample extends RateSample {
   check: StreamCheck;
   /** Ring use (usedBytes / capacity) sampled every bucket while the window ran. */
-  utilisation: { mean: number; max: number; samples: number };
+  utilisation: UseSummary;
 }
 
 const WORKER = path.join(import.meta.dirname, 'thread-flood.ts');
@@ -32,9 +38,7 @@ export async function queueThreadsThroughput(
     worker.once('error', reject);
     worker.once('exit', (c) => reject(new Error(`thread flood exited (${c}) before reporting`)));
   });
-  const memory = new ArrayBuffer(Math.ceil(Math.max(64, o.size) / 4) * 4);
-  const target = new Uint8Array(memory);
-  const words = new Uint32Array(memory);
+  const { data: target, words } = wordBuffer(Math.max(64, o.size));
   const verifier = new MessageVerifier({ size: o.size, producers: 1, order: 'exact' });
   try {
     // the worker starts through tsx: wait for its first message before the clock starts
@@ -76,11 +80,7 @@ export async function queueThreadsThroughput(
     return {
       ...counter.result(o.size),
       check: combineReports([total], [verifier.report()]),
-      utilisation: {
-        mean: use.length ? use.reduce((a, b) => a + b, 0) / use.length : 0,
-        max: use.length ? Math.max(...use) : 0,
-        samples: use.length,
-      },
+      utilisation: summariseUse(use),
     };
   } finally {
     Atomics.store(stop, 0, 1);

@@ -1,10 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readProc } from '../../../harness/measure/resources.ts';
 import { type Peer, spawnPeer } from '../src/peers.ts';
 import { Queue } from '../src/queue.ts';
 import { assertStampable, combineReports, type StreamCheck, type VerifierReport } from './message-check.ts';
-import { fromBuckets, type RateSample, type WindowSample } from './types.ts';
+import {
+  mergePeerBuckets,
+  type RateSample,
+  summariseUse,
+  type UseSummary,
+  type WindowSample,
+} from './types.ts';
 
 export interface QueueThroughputOptions {
   producers: number;
@@ -38,19 +44,9 @@ interface DrainResult {
   check: VerifierReport;
 }
 
-/** Resident set size of a process (VmRSS in /proc/<pid>/status), or undefined when it is gone. */
-export function rssOf(pid: number): number | undefined {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export interface QueueRateSample extends RateSample {
   /** Ring use (usedBytes / capacity) sampled every bucket over the window. */
-  utilisation: { mean: number; max: number; samples: number };
+  utilisation: UseSummary;
   /** Resident set size of each peer process (floods, then drains) when the window began and ended. */
   rss: { start: number[]; end: number[] };
   /** Messages per Node-API call that ran (1: one put and one get call per message). */
@@ -139,6 +135,9 @@ async function stopPeers(p: Peers): Promise<{ check: StreamCheck; drains: DrainR
   }
 }
 
+/** A peer's resident set size in bytes, 0 when it is gone. */
+const rssBytes = (pid: number): number => Math.round((readProc(pid)?.rssMiB ?? 0) * 2 ** 20);
+
 /**
  * Cross-process throughput: `producers` flood processes and `consumers` drain processes on one
  * queue (raw mode, batched); consumer buckets are merged on the shared monotonic clock. Floods
@@ -155,40 +154,24 @@ export async function queueThroughput(o: QueueThroughputOptions): Promise<QueueR
   try {
     startNs = process.hrtime.bigint();
     await sleep(o.warmupMs);
-    rss.start = pids.map((pid) => rssOf(pid) ?? 0);
+    rss.start = pids.map(rssBytes);
     const endAt = Date.now() + o.durationMs + bucketMs;
     while (Date.now() < endAt) {
       await sleep(Math.min(bucketMs, Math.max(1, endAt - Date.now())));
       use.push(peers.q.stats().utilisation);
     }
-    rss.end = pids.map((pid) => rssOf(pid) ?? 0);
+    rss.end = pids.map(rssBytes);
   } catch (error) {
     killPeers(peers);
     throw error;
   }
   const { check, drains } = await stopPeers(peers);
-  const merged: number[] = [];
-  for (const r of drains) {
-    const offset = Number((BigInt(r.startNs) - startNs) / BigInt(bucketMs * 1_000_000));
-    r.buckets.forEach((n, i) => {
-      const at = offset + i;
-      if (at < 0) return;
-      while (merged.length <= at) merged.push(0);
-      merged[at]! += n;
-    });
-  }
-  const windowBuckets = Math.max(1, Math.round(o.durationMs / bucketMs));
-  const skip = Math.ceil(o.warmupMs / bucketMs);
   return {
-    ...fromBuckets(merged.slice(0, skip + windowBuckets + 1), bucketMs, o.warmupMs, o.size),
+    ...mergePeerBuckets(drains, startNs, { ...o, bucketMs }),
     batch: peers.batch,
     api: peers.api,
     check,
-    utilisation: {
-      mean: use.length ? use.reduce((a, b) => a + b, 0) / use.length : 0,
-      max: use.length ? Math.max(...use) : 0,
-      samples: use.length,
-    },
+    utilisation: summariseUse(use),
     rss,
   };
 }

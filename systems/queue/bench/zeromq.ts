@@ -11,9 +11,10 @@ import {
   MessageVerifier,
   type StreamCheck,
   type VerifierReport,
+  wordBuffer,
 } from './message-check.ts';
 import { spawnRefPeer } from './ref-process.ts';
-import { fromBuckets, type RateOptions, type RateSample } from './types.ts';
+import { mergePeerBuckets, type RateOptions, type RateSample } from './types.ts';
 
 /** Why ZeroMQ cannot be used here (the package is absent or its binary does not load), or undefined. */
 export async function zeromqUnavailableReason(): Promise<string | undefined> {
@@ -70,18 +71,8 @@ export async function zeromqThroughput(o: RateOptions): Promise<ZeromqRateSample
     await push.ready;
     const startNs = process.hrtime.bigint();
     const [{ sent }, drained] = await Promise.all([push.result, pull.result]);
-    const offset = Number((BigInt(drained.startNs) - startNs) / BigInt(bucketMs * 1_000_000));
-    const merged: number[] = [];
-    drained.buckets.forEach((n, i) => {
-      const at = offset + i;
-      if (at < 0) return;
-      while (merged.length <= at) merged.push(0);
-      merged[at]! += n;
-    });
-    const windowBuckets = Math.max(1, Math.round(o.durationMs / bucketMs));
-    const skip = Math.ceil(o.warmupMs / bucketMs);
     return {
-      ...fromBuckets(merged.slice(0, skip + windowBuckets + 1), bucketMs, o.warmupMs, o.size),
+      ...mergePeerBuckets([drained], startNs, { ...o, bucketMs }),
       check: combineReports([sent], [drained.check]),
     };
   } finally {
@@ -113,12 +104,8 @@ export async function zeromqRoundTrip(o: {
   try {
     await rep.ready;
     req.connect(endpoint);
-    const out = new ArrayBuffer(o.size);
-    const msg = Buffer.from(out);
-    const msgWords = new Uint32Array(out);
-    const back = new ArrayBuffer(Math.max(o.size, 64));
-    const target = Buffer.from(back);
-    const targetWords = new Uint32Array(back);
+    const { data: msg, words: msgWords } = wordBuffer(o.size);
+    const { data: target, words: targetWords } = wordBuffer(Math.max(o.size, 64));
     const warmup = o.warmup ?? Math.min(1000, o.count);
     const total = warmup + o.count;
     for (let i = 0; i < total; i++) {

@@ -6,7 +6,7 @@
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { MessageStamper, MessageVerifier } from '../bench/message-check.ts';
+import { MessageStamper, MessageVerifier, wordBuffer } from '../bench/message-check.ts';
 import { Queue } from '../index.ts';
 
 const ArgsSchema = z
@@ -144,12 +144,6 @@ function echo(): unknown {
   q.close();
   r.close();
   return { echoed: n };
-}
-
-/** A buffer with a Uint8Array and a Uint32Array view of the same bytes (stamping and checks in place). */
-function wordBuffer(bytes: number): { data: Buffer; words: Uint32Array } {
-  const memory = new ArrayBuffer(Math.ceil(bytes / 4) * 4);
-  return { data: Buffer.from(memory), words: new Uint32Array(memory) };
 }
 
 /**

@@ -8,17 +8,12 @@
 //                                     (stamped messages) until the process is killed
 // `node --import tsx ref-peer.ts <role> ...`; ready and the result are JSON lines on stdout.
 import { connect } from 'node:net';
-import { MessageStamper, MessageVerifier } from '../bench/message-check.ts';
+import { MessageStamper, MessageVerifier, wordBuffer } from '../bench/message-check.ts';
 
 const [role, where = '', a = '0', b = '0'] = process.argv.slice(2);
 
 function line(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
-}
-
-function words(bytes: number): { data: Buffer; words: Uint32Array } {
-  const memory = new ArrayBuffer(Math.ceil(bytes / 4) * 4);
-  return { data: Buffer.from(memory), words: new Uint32Array(memory) };
 }
 
 /**
@@ -33,13 +28,13 @@ async function push(): Promise<void> {
   const stamper = new MessageStamper(size);
   const sock = new zmq.Push({ linger: 10_000, sendHighWaterMark: 1000 });
   sock.connect(where);
-  let msg = words(size);
+  let msg = wordBuffer(size);
   line({ ready: true });
   const end = process.hrtime.bigint() + runNs;
   let sent = 0;
   for (;;) {
     if ((sent & 255) === 0 && process.hrtime.bigint() >= end) break;
-    if (size > 128) msg = words(size);
+    if (size > 128) msg = wordBuffer(size);
     stamper.stamp(msg.words, 0, 0, sent);
     await sock.send(msg.data);
     sent++;
@@ -58,7 +53,7 @@ async function pull(): Promise<void> {
   const verifier = new MessageVerifier({ size, producers: 1, order: 'exact' });
   const sock = new zmq.Pull({ linger: 0, receiveHighWaterMark: 1000 });
   await sock.bind(where);
-  const target = words(Math.max(size, 64));
+  const target = wordBuffer(Math.max(size, 64));
   const buckets: number[] = [];
   const start = process.hrtime.bigint();
   line({ ready: true });
@@ -98,7 +93,7 @@ function udsFrames(): void {
   const stamper = new MessageStamper(size);
   const frame = 4 + size;
   const perWrite = Math.max(1, Math.floor(65536 / frame));
-  const msg = words(size);
+  const msg = wordBuffer(size);
   const s = connect(where, () => {
     line({ ready: true });
     let seq = 0;

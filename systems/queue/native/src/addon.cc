@@ -199,13 +199,18 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
     return out;
   }
 
+  // The instance a bound function was created for, and its arguments (argc in: room, out: given).
+  static NativeQueue *Bound(napi_env env, napi_callback_info cbinfo, size_t *argc, napi_value *argv) {
+    void *data = nullptr;
+    napi_get_cb_info(env, cbinfo, argc, argv, nullptr, &data);
+    return static_cast<NativeQueue *>(data);
+  }
+
   // put(data) -> status; thrown error when the handle is closed
   static napi_value FastPut(napi_env env, napi_callback_info cbinfo) {
     size_t argc = 1;
     napi_value argv[1];
-    void *data = nullptr;
-    napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data);
-    auto *self = static_cast<NativeQueue *>(data);
+    NativeQueue *self = Bound(env, cbinfo, &argc, argv);
     if (!self->h_) return self->ThrowClosed(env);
     void *bytes = nullptr;
     size_t n = 0;
@@ -221,9 +226,7 @@ class NativeQueue : public Napi::ObjectWrap<NativeQueue> {
   static napi_value FastTake(napi_env env, napi_callback_info cbinfo) {
     size_t argc = 1;
     napi_value argv[1];
-    void *data = nullptr;
-    napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data);
-    auto *self = static_cast<NativeQueue *>(data);
+    NativeQueue *self = Bound(env, cbinfo, &argc, argv);
     if (!self->h_) return self->ThrowClosed(env);
     uint32_t at = 0;
     if (argc >= 1) napi_get_value_uint32(env, argv[0], &at);
