@@ -69,7 +69,7 @@ export {
 export { progress } from './run/progress.ts';
 export { dockerUnavailableReason } from './systems/providers/container.ts';
 export { PROVIDERS, type ProviderName, providersOf } from './systems/providers/index.ts';
-export { freePort } from './systems/providers/process.ts';
+export { freePort, startProcess } from './systems/providers/process.ts';
 export { REPO_ROOT } from './systems/registry.ts';
 export { chooseProvider, parseSystemOptions, startSystem } from './systems/start.ts';
 export type {
@@ -78,6 +78,7 @@ export type {
   DoctorCheck,
   OptionsOf,
   OptionsSchema,
+  ProcessProvider,
   ProvidersOf,
   StartContext,
   Started,

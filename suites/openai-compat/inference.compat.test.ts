@@ -7,14 +7,23 @@
 import * as allure from 'allure-js-commons';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordFigure, type SystemStarted, useSystem } from '../../harness/index.ts';
+import { recordFigure, type StartedRemote, type SystemStarted, useSystem } from '../../harness/index.ts';
 import { ensureTinyModel, inferenceSystem, openaiUrls } from '../../systems/inference/index.ts';
+import { resolveLlamaServerPeer, startLlamaServer } from '../../systems/inference/peer.ts';
 
-type Gateway = SystemStarted<typeof inferenceSystem>;
+/** What a check needs of a started server (a system the harness started, or a peer process). */
+type Gateway = Pick<SystemStarted<typeof inferenceSystem>, 'endpoint' | 'provider'>;
 
 type Outcome = { state: 'passed' } | { state: 'unsupported'; reason: string };
 const PASS: Outcome = { state: 'passed' };
 const unsupported = (reason: string): Outcome => ({ state: 'unsupported', reason });
+
+/**
+ * Why a check did not pass, so that a conformance figure names its causes: the server's wire is
+ * wrong (a shape, a status), the engine failed to generate (5xx on a valid generation request:
+ * often the model, not the server's API), or the server does not offer the feature.
+ */
+type Verdict = 'passed' | 'wire' | 'engine_error' | 'unsupported';
 
 interface Env {
   client: OpenAI;
@@ -22,6 +31,8 @@ interface Env {
   model: string;
   /** Our own gateway: stricter checks (all four error keys, 405/413 exactly). */
   ours: boolean;
+  /** 5xx answers to valid generation requests during the running check. */
+  engineErrors: string[];
 }
 
 interface ErrorBody {
@@ -39,12 +50,34 @@ interface ChunkWire {
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
 }
 
-const post = (url: string, body: unknown) =>
-  fetch(url, {
+/** The env of the running check, so that raw requests can note engine errors. */
+let current: Env | undefined;
+
+const isGeneration = (body: unknown) =>
+  typeof body === 'object' && body !== null && ('messages' in body || 'prompt' in body);
+
+async function post(url: string, body: unknown): Promise<Response> {
+  const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Bearer none' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+  if (res.status >= 500 && isGeneration(body) && current) {
+    const text = await res.clone().text();
+    current.engineErrors.push(`HTTP ${res.status} on ${new URL(url).pathname}: ${text.slice(0, 160)}`);
+  }
+  return res;
+}
+
+/** Sorts a failed check: an engine error when the server answered 5xx to a valid generation. */
+function classify(error: unknown, env: Env): { verdict: Verdict; reason: string } {
+  const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+  if (error instanceof OpenAI.APIError && (error.status ?? 0) >= 500) {
+    return { verdict: 'engine_error', reason: `HTTP ${error.status}: ${message}`.slice(0, 200) };
+  }
+  if (env.engineErrors.length > 0) return { verdict: 'engine_error', reason: env.engineErrors[0] ?? '' };
+  return { verdict: 'wire', reason: message.slice(0, 200) };
+}
 
 async function events(res: Response): Promise<string[]> {
   const text = await res.text();
@@ -301,9 +334,9 @@ const CHECKS: Array<{ name: string; run(env: Env): Promise<Outcome> }> = [
 function conformance(
   label: string,
   system: () => Gateway,
-  opts: { ours: (s: Gateway) => boolean; expectUnsupported?: string[] },
+  opts: { ours: (s: Gateway) => boolean; expectUnsupported?: string[]; skipReason?: string | undefined },
 ) {
-  const results = new Map<string, Outcome | 'failed'>();
+  const results = new Map<string, { verdict: Verdict; reason: string }>();
   let env: Env | undefined;
   let server = label;
   beforeAll(async () => {
@@ -321,33 +354,67 @@ function conformance(
       timeout: 60_000,
     });
     const model = (await client.models.list()).data[0]?.id ?? 'unknown';
-    env = { client, v1, model, ours: opts.ours(s) };
+    env = { client, v1, model, ours: opts.ours(s), engineErrors: [] };
     if (s.provider === 'external') server = 'external';
   });
   afterAll(async () => {
     if (results.size === 0) return;
-    const passed = [...results.values()].filter((r) => r !== 'failed' && r.state === 'passed').length;
-    const unsupportedNames = [...results]
-      .filter(([, r]) => r !== 'failed' && r.state === 'unsupported')
-      .map(([n]) => n);
+    const all = [...results];
+    const count = (v: Verdict) => all.filter(([, r]) => r.verdict === v).length;
+    const list = (v: Verdict) =>
+      all
+        .filter(([, r]) => r.verdict === v)
+        .map(([name, r]) => `${name} (${r.reason})`)
+        .join('; ') || 'none';
+    const labels = {
+      server,
+      endpoint: env?.v1 ?? '',
+      wire: list('wire'),
+      engine_error: list('engine_error'),
+      unsupported: list('unsupported'),
+    };
+    const method = `share of the ${CHECKS.length} OpenAI-compatibility checks the server passed; a check that did not pass is a wire failure (shape or status), an engine error (5xx on a valid generation request) or unsupported; all three count against it`;
     await recordFigure({
       id: `inference.compat.${server}.conformance`,
-      value: (100 * passed) / results.size,
+      value: (100 * count('passed')) / results.size,
       unit: '%',
       better: 'higher',
       n: results.size,
-      method: `share of the ${CHECKS.length} OpenAI-compatibility checks the server passed (unsupported and failed count against it)`,
-      labels: { server, endpoint: env?.v1 ?? '', unsupported: unsupportedNames.join('; ') || 'none' },
+      method,
+      labels,
     });
+    for (const verdict of ['wire', 'engine_error', 'unsupported'] as const) {
+      await recordFigure({
+        id: `inference.compat.${server}.${verdict}`,
+        value: count(verdict),
+        unit: 'count',
+        better: 'lower',
+        n: results.size,
+        method: `checks whose outcome was ${verdict.replace('_', ' ')}: ${labels[verdict]}`,
+        labels: { server },
+      });
+    }
   });
   for (const check of CHECKS) {
     it(check.name, async (ctx) => {
-      if (!env) return ctx.skip('server not started');
+      if (!env) return ctx.skip(opts.skipReason ?? 'server not started');
       await allure.parameter('server', server);
-      results.set(check.name, 'failed');
-      const outcome = await check.run(env);
-      results.set(check.name, outcome);
-      await allure.parameter('conformance', outcome.state);
+      env.engineErrors = [];
+      current = env;
+      let outcome: Outcome;
+      try {
+        outcome = await check.run(env);
+      } catch (error) {
+        const failed = classify(error, env);
+        results.set(check.name, failed);
+        await allure.parameter('conformance', failed.verdict);
+        throw error;
+      } finally {
+        current = undefined;
+      }
+      const verdict = outcome.state === 'passed' ? 'passed' : 'unsupported';
+      results.set(check.name, { verdict, reason: outcome.state === 'unsupported' ? outcome.reason : '' });
+      await allure.parameter('conformance', verdict);
       if (outcome.state === 'unsupported') {
         const expected = opts.expectUnsupported?.includes(check.name) ?? false;
         if (env.ours && !expected) throw new Error(`our gateway does not support this: ${outcome.reason}`);
@@ -373,6 +440,33 @@ describe('OpenAI compatibility: our gateway on the dummy engine', () => {
     ours: () => true,
     expectUnsupported: ['response_format json_schema is enforced'],
   });
+});
+
+describe('OpenAI compatibility: llama-server from LLAMA_SERVER_BIN on the same model (process)', () => {
+  const peer = resolveLlamaServerPeer();
+  let started: StartedRemote<'process'> | undefined;
+  beforeAll(async () => {
+    if (peer.kind !== 'binary') return;
+    const modelPath = await ensureTinyModel();
+    started = await startLlamaServer(peer.bin, {
+      modelPath,
+      modelId: 'tiny-llama',
+      threads: 1,
+      slots: 4,
+      contextSize: 512,
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await started?.stop();
+  });
+  conformance(
+    'llama-server',
+    () => {
+      if (!started) throw new Error(peer.kind === 'binary' ? 'llama-server did not start' : 'no binary');
+      return started;
+    },
+    { ours: () => false, skipReason: peer.kind === 'binary' ? undefined : 'LLAMA_SERVER_BIN is not set' },
+  );
 });
 
 describe("OpenAI compatibility: llama.cpp's server image on the same model (container)", () => {

@@ -34,6 +34,12 @@ export const INFERENCE_ERRORS = {
     description:
       'A valid parameter this engine cannot honour (e.g. `n` > 1, json_schema on the dummy engine).',
   },
+  INFERENCE_CONTEXT_LENGTH_EXCEEDED: {
+    status: 400,
+    type: 'invalid_request_error',
+    description:
+      "The prompt does not fit the model's context per request (`contextSize`, INFERENCE_CONTEXT_SIZE); the message gives both sizes.",
+  },
   INFERENCE_MODEL_NOT_FOUND: {
     status: 404,
     type: 'invalid_request_error',

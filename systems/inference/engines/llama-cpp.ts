@@ -3,17 +3,40 @@
 import path from 'node:path';
 import {
   type ChatHistoryItem,
+  type ChatWrapper,
   getLlama,
   type Llama,
-  LlamaChat,
-  LlamaCompletion,
   type LlamaContext,
   type LlamaContextSequence,
   type LlamaGrammar,
+  LlamaGrammarEvaluationState,
   type LlamaModel,
+  resolveChatWrapper,
+  type Token,
 } from 'node-llama-cpp';
 import { InferenceError } from '../errors.ts';
-import type { ChatMessage, Engine, GenerateParams, GenerateResult, ModelCard } from './types.ts';
+import { StopMatcher } from './stop-matcher.ts';
+import type {
+  ChatMessage,
+  Engine,
+  FinishReason,
+  GenerateParams,
+  GenerateResult,
+  ModelCard,
+} from './types.ts';
+
+/** What a detokenized partial UTF-8 sequence ends with. */
+const REPLACEMENT = '\uFFFD';
+
+/** True when `tokens` ends with one of `suffixes` (token-level stop triggers such as an end marker). */
+function endsWithAny(tokens: readonly Token[], suffixes: readonly Token[][]): boolean {
+  outer: for (const s of suffixes) {
+    if (s.length === 0 || s.length > tokens.length) continue;
+    for (let i = 1; i <= s.length; i++) if (tokens[tokens.length - i] !== s[s.length - i]) continue outer;
+    return true;
+  }
+  return false;
+}
 
 export interface LlamaCppOptions {
   modelPath: string;
@@ -45,6 +68,7 @@ export class LlamaCppEngine implements Engine {
   private context: LlamaContext | undefined;
   private readonly free: LlamaContextSequence[] = [];
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  private chatWrapper: ChatWrapper | undefined;
   private created = Math.floor(Date.now() / 1000);
 
   constructor(private readonly opts: LlamaCppOptions) {}
@@ -89,20 +113,50 @@ export class LlamaCppEngine implements Engine {
     return g;
   }
 
+  /** Prompt tokens and the stop triggers the model's chat template implies (chat) or none (completion). */
+  private prompt(p: GenerateParams): { tokens: Token[]; stopTexts: string[]; stopTokens: Token[][] } {
+    const model = this.model as LlamaModel;
+    if (!p.messages) {
+      // A completion prompt is plain text after the model's BOS, as LlamaCompletion sends it.
+      const tokens = model.tokenize(p.prompt ?? '', false);
+      const bos = model.tokens.bos;
+      if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) tokens.unshift(bos);
+      return { tokens, stopTexts: [], stopTokens: [] };
+    }
+    this.chatWrapper ??= resolveChatWrapper(model);
+    const wrapper = this.chatWrapper;
+    const state = wrapper.generateContextState({ chatHistory: toHistory(p.messages) });
+    const stopTexts: string[] = [];
+    const stopTokens: Token[][] = [];
+    for (const trigger of state.stopGenerationTriggers) {
+      // Plain-text triggers are matched on text (they may span tokens); special ones on tokens.
+      if (trigger.values.every((v) => typeof v === 'string')) stopTexts.push(trigger.toString());
+      else stopTokens.push(trigger.tokenize(model.tokenizer));
+    }
+    return { tokens: state.contextText.tokenize(model.tokenizer), stopTexts, stopTokens };
+  }
+
+  /**
+   * One request on one sequence of the shared context, through node-llama-cpp's sequence API:
+   * `sequence.evaluate()` yields each sampled token (the context batches all sequences' next
+   * tokens into one decode); this loop detokenizes, matches stop sequences and streams. It skips
+   * LlamaChat's per-token machinery (segments, function calls, regulators), which a server that
+   * renders the template once and streams plain text does not need.
+   */
   async generate(p: GenerateParams): Promise<GenerateResult> {
     const sequence = this.free.pop();
-    if (!sequence || !this.model) {
+    const model = this.model;
+    if (!sequence || !model) {
       throw new InferenceError(
         'INFERENCE_ENGINE_FAILED',
         'no free llama_cpp sequence (admission control should prevent this)',
       );
     }
-    const before = sequence.tokenMeter.getState();
     try {
-      let grammar: LlamaGrammar | undefined;
+      let grammar: LlamaGrammarEvaluationState | undefined;
       if (p.jsonSchema) {
         try {
-          grammar = await this.grammarFor(p.jsonSchema);
+          grammar = new LlamaGrammarEvaluationState({ model, grammar: await this.grammarFor(p.jsonSchema) });
         } catch (cause) {
           throw new InferenceError(
             'INFERENCE_BAD_REQUEST',
@@ -114,50 +168,69 @@ export class LlamaCppEngine implements Engine {
           );
         }
       }
-      // OpenAI's penalties are additive only: no multiplicative repeat penalty (penalty 1).
-      const repeatPenalty: false | { penalty: number; presencePenalty: number; frequencyPenalty: number } =
-        p.presencePenalty || p.frequencyPenalty
-          ? { penalty: 1, presencePenalty: p.presencePenalty ?? 0, frequencyPenalty: p.frequencyPenalty ?? 0 }
-          : false;
-      const common = {
-        maxTokens: p.maxTokens,
-        temperature: p.temperature ?? 1,
-        ...(p.topP !== undefined ? { topP: p.topP } : {}),
-        ...(p.seed !== undefined ? { seed: p.seed } : {}),
-        repeatPenalty,
-        ...(grammar ? { grammar } : {}),
-        ...(p.stop.length > 0 ? { customStopTriggers: p.stop } : {}),
-        signal: p.signal,
-        stopOnAbortSignal: true,
-        onTextChunk: (t: string) => p.onText(t),
-      };
-      let text: string;
-      let stopReason: string;
-      if (p.messages) {
-        const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
-        try {
-          const res = await chat.generateResponse(toHistory(p.messages), common);
-          text = res.response;
-          stopReason = res.metadata.stopReason;
-        } finally {
-          chat.dispose({ disposeSequence: false });
-        }
-      } else {
-        const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
-        try {
-          const res = await completion.generateCompletionWithMeta(p.prompt ?? '', common);
-          text = res.response;
-          stopReason = res.metadata.stopReason;
-        } finally {
-          completion.dispose({ disposeSequence: false });
-        }
+      const { tokens: input, stopTexts, stopTokens } = this.prompt(p);
+      if (input.length >= this.opts.contextSize) {
+        throw new InferenceError(
+          'INFERENCE_CONTEXT_LENGTH_EXCEEDED',
+          `the prompt is ${input.length} tokens; this model's context holds ${this.opts.contextSize} per request`,
+          { param: 'messages' },
+        );
       }
-      const used = sequence.tokenMeter.diff(before);
+      const generated: Token[] = [];
+      const matcher = new StopMatcher([...stopTexts, ...p.stop], p.onText);
+      // OpenAI's penalties are additive only: no multiplicative repeat penalty (penalty 1).
+      const penalties =
+        p.presencePenalty || p.frequencyPenalty
+          ? {
+              punishTokens: () => generated,
+              penalty: 1,
+              presencePenalty: p.presencePenalty ?? 0,
+              frequencyPenalty: p.frequencyPenalty ?? 0,
+            }
+          : undefined;
+      // Room left in this sequence's context: generation stops there with finish_reason length.
+      const budget = Math.min(p.maxTokens, this.opts.contextSize - 1 - input.length);
+      let finish: FinishReason = 'length';
+      let partial: Token[] = [];
+      if (budget > 0 && !p.signal.aborted) {
+        const tokens = sequence.evaluate(input, {
+          temperature: p.temperature ?? 1,
+          ...(p.topP !== undefined ? { topP: p.topP } : {}),
+          ...(p.seed !== undefined ? { seed: p.seed } : {}),
+          ...(penalties ? { repeatPenalty: penalties } : {}),
+          ...(grammar ? { grammarEvaluationState: grammar } : {}),
+        });
+        for await (const token of tokens) {
+          generated.push(token);
+          if (stopTokens.length > 0 && endsWithAny(generated, stopTokens)) {
+            finish = 'stop';
+            break;
+          }
+          // A token can end inside a UTF-8 sequence: hold it until the character completes.
+          partial.push(token);
+          const text = model.detokenize(
+            partial,
+            false,
+            generated.slice(-partial.length - 4, -partial.length),
+          );
+          if (!(text.endsWith(REPLACEMENT) && partial.length < 4)) {
+            partial = [];
+            if (matcher.push(text)) {
+              finish = 'stop';
+              break;
+            }
+          }
+          if (generated.length >= budget || p.signal.aborted) break;
+        }
+        // The generator ends by itself only on an end-of-generation token.
+        if (generated.length < budget && !p.signal.aborted) finish = 'stop';
+      }
+      const text = matcher.end();
       return {
         text,
-        finishReason: stopReason === 'maxTokens' ? 'length' : 'stop',
-        promptTokens: used.usedInputTokens,
-        completionTokens: used.usedOutputTokens,
+        finishReason: finish,
+        promptTokens: input.length,
+        completionTokens: generated.length,
       };
     } finally {
       await sequence.clearHistory().catch(() => undefined);

@@ -76,6 +76,45 @@ describe('gateway on the llama_cpp engine (generated tiny model)', () => {
     expect(text).toBe(one.choices[0]?.text);
   });
 
+  it('cuts the text before a stop sequence and answers finish_reason stop', async () => {
+    const base = { model: 'tiny-llama', prompt: 'the sky', max_tokens: 24, temperature: 0 };
+    const full = ((await (await postJson(`${s.url}/v1/completions`, base)).json()) as Wire).choices[0]?.text;
+    // A two-character stop from the middle of the greedy text: it may span two tokens.
+    const stop = full.slice(6, 8);
+    const cut = (await (await postJson(`${s.url}/v1/completions`, { ...base, stop: [stop] })).json()) as Wire;
+    expect(cut.choices[0]?.text).toBe(full.slice(0, full.indexOf(stop)));
+    expect(cut.choices[0]?.finish_reason).toBe('stop');
+  });
+
+  it('refuses a prompt longer than the context with a typed 400, and still serves', async () => {
+    const res = await postJson(`${s.url}/v1/completions`, {
+      model: 'tiny-llama',
+      prompt: 'the sky is blue and '.repeat(80),
+      max_tokens: 4,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Wire).error.code).toBe('inference_context_length_exceeded');
+    const after = await postJson(`${s.url}/v1/chat/completions`, chat({ seed: 1 }));
+    expect(after.status).toBe(200);
+  });
+
+  it('stops at the end of the context with finish_reason length', async () => {
+    const b = (await (
+      await postJson(`${s.url}/v1/completions`, { model: 'tiny-llama', prompt: 'the sky', max_tokens: 1000 })
+    ).json()) as Wire;
+    expect(b.choices[0]?.finish_reason).toBe('length');
+    expect(b.usage.prompt_tokens + b.usage.completion_tokens).toBeLessThanOrEqual(256);
+  });
+
+  it('applies presence and frequency penalties', async () => {
+    const ask = (extra: Record<string, unknown>) =>
+      postJson(`${s.url}/v1/chat/completions`, chat({ seed: 5, max_tokens: 16, temperature: 0, ...extra }));
+    const plain = (await (await ask({})).json()) as Wire;
+    const penalised = (await (await ask({ presence_penalty: 2, frequency_penalty: 2 })).json()) as Wire;
+    expect(penalised.usage.completion_tokens).toBeGreaterThan(0);
+    expect(penalised.choices[0]?.message.content).not.toBe(plain.choices[0]?.message.content);
+  });
+
   it('serves concurrent requests on separate sequences', async () => {
     const results = await Promise.all(
       [1, 2, 3, 4, 5].map((seed) =>
