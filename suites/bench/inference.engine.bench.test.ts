@@ -42,6 +42,8 @@ interface Side {
   tokens: number;
   requests: number;
   failures: string[];
+  /** Requests sent again after a stale keep-alive connection (see timedStream). */
+  retries: number;
 }
 
 const peer = resolveLlamaServerPeer();
@@ -67,6 +69,7 @@ const side = (name: string, v1: string, model: string): Side => ({
   tokens: 0,
   requests: 0,
   failures: [],
+  retries: 0,
 });
 
 beforeAll(async () => {
@@ -108,6 +111,7 @@ function reset(s: Side): void {
   s.tokens = 0;
   s.requests = 0;
   s.failures = [];
+  s.retries = 0;
 }
 
 /** One window: `concurrency` closed-loop clients for `ms`; returns output tokens per second. */
@@ -131,6 +135,7 @@ async function window(s: Side, concurrency: number, ms: number, record: boolean)
       }
       tokens += t.outputTokens;
       if (!record) continue;
+      s.retries += t.retried;
       s.tokens += t.outputTokens;
       s.requests++;
       s.e2e.record(Math.round(t.e2eMs * 1e6));
@@ -217,7 +222,9 @@ describe('inference engine: gateway against llama-server on the same model, thre
       });
       for (const s of [gw, ref]) {
         const key = s === gw ? prefix : `inference.engine.llama_server.c${concurrency}`;
-        await recordLatency(`${key}.e2e`, s.e2e, { method: `${method}; ${s.name}; end to end per request` });
+        await recordLatency(`${key}.e2e`, s.e2e, {
+          method: `${method}; ${s.name}; end to end per request; ${s.retries} request(s) sent again after a stale keep-alive connection`,
+        });
         if (s.ttft.n > 0)
           await recordLatency(`${key}.ttft`, s.ttft, {
             method: `${method}; ${s.name}; time to first content chunk`,

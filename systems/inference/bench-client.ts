@@ -17,6 +17,8 @@ export interface StreamTiming {
   outputTokens: number;
   promptTokens: number;
   text: string;
+  /** Times the request was sent again after a stale keep-alive connection closed under it (at most 3). */
+  retried: number;
 }
 
 export interface TimedStreamOptions {
@@ -24,6 +26,16 @@ export interface TimedStreamOptions {
   path?: 'chat/completions' | 'completions';
   apiKey?: string;
   signal?: AbortSignal;
+}
+
+/**
+ * True for a connection the server closed before answering: a keep-alive race (the server ends
+ * an idle or used-up connection as the client reuses it; llama.cpp's server does this under
+ * load). Nothing was processed, so sending again is safe, as the openai client also does.
+ */
+function staleConnection(e: unknown): boolean {
+  const cause = (e as { cause?: { code?: string } }).cause;
+  return cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'ECONNRESET';
 }
 
 interface Chunk {
@@ -51,17 +63,29 @@ export async function timedStream(
     outputTokens: 0,
     promptTokens: 0,
     text: '',
+    retried: 0,
   };
   let chunks = 0;
   let last = 0;
   let usage: Chunk['usage'];
   try {
-    const res = await fetch(`${v1.replace(/\/+$/, '')}/${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.apiKey ?? 'none'}` },
-      body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    const send = () =>
+      fetch(`${v1.replace(/\/+$/, '')}/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.apiKey ?? 'none'}` },
+        body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    let res: Response | undefined;
+    // Another pooled connection may be stale too: a few attempts, each counted.
+    while (!res) {
+      try {
+        res = await send();
+      } catch (e) {
+        if (!staleConnection(e) || result.retried >= 3) throw e;
+        result.retried++;
+      }
+    }
     result.status = res.status;
     if (!res.ok || !res.body) {
       result.error = `HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`;
