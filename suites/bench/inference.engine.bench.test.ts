@@ -220,6 +220,18 @@ describe('inference engine: gateway against llama-server on the same model, thre
           pairs: ratio.n,
         },
       });
+      // The ratio as a figure of its own, present only when a peer ran: the thresholds judge it
+      // (a rule on output_rate would have nothing to judge in a run without a peer).
+      await recordFigure({
+        id: `${prefix}.output_rate_vs_llama_server`,
+        value: ratio.value,
+        unit: 'x',
+        better: 'higher',
+        scale: 'linear',
+        n: ratio.n,
+        stats: ratio.stats,
+        method: `gateway output tokens/s over ${where}'s in the same windows: median over ${ratio.n} pairs of per-pair ratios, ci95 by bootstrap over pairs; ${method}`,
+      });
       for (const s of [gw, ref]) {
         const key = s === gw ? prefix : `inference.engine.llama_server.c${concurrency}`;
         await recordLatency(`${key}.e2e`, s.e2e, {
