@@ -75,17 +75,31 @@ function classify(error: unknown, env: Env): { verdict: Verdict; reason: string 
   if (error instanceof OpenAI.APIError && (error.status ?? 0) >= 500) {
     return { verdict: 'engine_error', reason: `HTTP ${error.status}: ${message}`.slice(0, 200) };
   }
+  // The client raises an error event inside a stream as an APIError without a status.
+  if (error instanceof OpenAI.APIError && error.status === undefined && error.error) {
+    return { verdict: 'engine_error', reason: `error event in the stream: ${message}`.slice(0, 200) };
+  }
   if (env.engineErrors.length > 0) return { verdict: 'engine_error', reason: env.engineErrors[0] ?? '' };
   return { verdict: 'wire', reason: message.slice(0, 200) };
 }
 
 async function events(res: Response): Promise<string[]> {
   const text = await res.text();
-  return text
+  const data = text
     .split(/\r?\n\r?\n/)
     .map((e) => e.trim())
     .filter((e) => e.startsWith('data:'))
     .map((e) => e.slice(5).trim());
+  // An error event in a 200 stream is the engine failing mid-generation (llama.cpp's server
+  // sends `{"error":{"code":500,...}}` there): noted, so the check's failure is classed by it.
+  for (const e of data) {
+    if (!e.startsWith('{"error"')) continue;
+    const err = (JSON.parse(e) as ErrorBody).error;
+    if (current && (Number(err?.code) >= 500 || err?.type === 'server_error')) {
+      current.engineErrors.push(`error event in the stream: ${String(err?.message ?? e).slice(0, 160)}`);
+    }
+  }
+  return data;
 }
 
 async function expectErrorShape(res: Response, ours: boolean): Promise<ErrorBody['error']> {
