@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { probeGpu } from '../measure/system-readings.ts';
 import { chromiumExecutable, chromiumUnavailableReason } from '../run/chromium.ts';
 import { dockerUnavailableReason } from '../systems/providers/container.ts';
 import { listSystems, loadSystem } from '../systems/registry.ts';
@@ -116,6 +117,18 @@ export async function doctor(root: string): Promise<Check[]> {
     name: 'cores',
     ok: true,
     detail: `${cores} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GiB memory`,
+  });
+  const gpu = probeGpu();
+  const gpuMiB = gpu.ok ? gpu.gpus.reduce((a, g) => a + (g.memoryTotalMiB ?? 0), 0) : 0;
+  checks.push({
+    name: 'GPU / machine',
+    ok: gpu.ok,
+    detail: gpu.ok ? `nvidia-smi answers: ${gpu.gpus.length} GPU(s), ${gpuMiB} MiB` : gpu.reason,
+    ...(gpu.ok
+      ? {}
+      : {
+          hint: 'nothing to do on a CPU machine: system figures (SystemSampler) skip the GPU with this reason',
+        }),
   });
   checks.push(...(await systemChecks(root)));
   return checks;

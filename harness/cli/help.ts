@@ -11,7 +11,7 @@ Commands:
   gate      judge a run against thresholds and the baseline; exit 0 pass, 1 fail, 2 nothing judged
   calibrate run the suites N times on this commit (A/A) and write the baseline with measured noise
   systems   list systems, or start one standalone: rig systems start <name> [--port N]
-  doctor    what this machine offers (Node, C toolchain, Chromium, Docker) and what each system needs
+  doctor    what this machine offers (Node, C toolchain, Chromium, Docker, an NVIDIA GPU) and what each system needs
 
 Run "rig <command> --help" for a command's options.`,
   run: `Usage: rig run [--profile smoke|nightly|bench] [--system a,b] [--suite x,y] [--target name=url]... [--json]

@@ -30,6 +30,14 @@ export class Admission {
     private readonly queueTimeoutMs: number,
   ) {}
 
+  /**
+   * A slot now, as a release function, or undefined when the caller must wait for one with
+   * acquire(): the common case (a free slot) costs no promise and no turn of the microtask queue.
+   */
+  tryAcquire(): (() => void) | undefined {
+    return this.busy < this.slots && this.queue.length === 0 ? this.grant() : undefined;
+  }
+
   /** Waits for a slot; resolves to a release function (call it exactly once). */
   async acquire(signal?: AbortSignal): Promise<() => void> {
     if (this.busy < this.slots && this.queue.length === 0) return this.grant();

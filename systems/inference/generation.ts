@@ -33,11 +33,11 @@ export function assertServable(gw: GatewayState, model: string): void {
       { retryAfterS: 1 },
     );
   }
-  const ids = gw.engine.models().map((m) => m.id);
-  if (!ids.includes(model)) {
+  const models = gw.engine.models();
+  if (!models.some((m) => m.id === model)) {
     throw new InferenceError(
       'INFERENCE_MODEL_NOT_FOUND',
-      `The model \`${model}\` does not exist; served: ${ids.join(', ')}`,
+      `The model \`${model}\` does not exist; served: ${models.map((m) => m.id).join(', ')}`,
       {
         param: 'model',
       },
@@ -46,6 +46,33 @@ export function assertServable(gw: GatewayState, model: string): void {
 }
 
 const seconds = (fromMs: number) => (performance.now() - fromMs) / 1000;
+
+// The per-request callbacks below are methods, bound functions or unnamed arrows, never named
+// closures (`const f = () => ...`): the gateway runs under tsx, whose transform wraps each named
+// closure in Object.defineProperty when it is created, ~0.4 µs apiece on every request.
+
+/** TTFT and ITL of one generation, observed as its pieces of text arrive. */
+class PieceClock {
+  private firstAt = 0;
+  private lastAt = 0;
+  constructor(
+    private readonly gw: GatewayState,
+    private readonly t0: number,
+  ) {}
+  piece(): void {
+    const now = performance.now();
+    if (this.firstAt === 0) {
+      this.firstAt = now;
+      this.gw.metrics.ttft.observe((now - this.t0) / 1000);
+    } else this.gw.metrics.itl.observe((now - this.lastAt) / 1000);
+    this.lastAt = now;
+  }
+}
+
+/** A response's 'close' listener: a client gone before its answer was finished aborts the generation. */
+function abortUnlessFinished(this: { res: FastifyReply['raw']; abort: AbortController }): void {
+  if (!this.res.writableFinished) this.abort.abort(new Error('client disconnected'));
+}
 
 export async function handleGeneration(
   gw: GatewayState,
@@ -56,14 +83,12 @@ export async function handleGeneration(
   assertServable(gw, g.model);
   const t0 = performance.now();
   const abort = new AbortController();
-  const onClose = () => {
-    if (!reply.raw.writableFinished) abort.abort(new Error('client disconnected'));
-  };
+  const onClose = abortUnlessFinished.bind({ res: reply.raw, abort });
   reply.raw.on('close', onClose);
   let release: (() => void) | undefined;
   try {
     try {
-      release = await gw.admission.acquire(abort.signal);
+      release = gw.admission.tryAcquire() ?? (await gw.admission.acquire(abort.signal));
     } catch (e) {
       if (e instanceof InferenceError) gw.metrics.rejected.inc([e.code.toLowerCase()]);
       throw e;
@@ -79,24 +104,15 @@ export async function handleGeneration(
       created: Math.floor(Date.now() / 1000),
       model: g.model,
     };
-    let firstAt = 0;
-    let lastAt = 0;
-    const onPiece = () => {
-      const now = performance.now();
-      if (firstAt === 0) {
-        firstAt = now;
-        gw.metrics.ttft.observe((now - t0) / 1000);
-      } else gw.metrics.itl.observe((now - lastAt) / 1000);
-      lastAt = now;
-    };
+    const clock = new PieceClock(gw, t0);
     try {
       if (!g.stream) {
         const result = await gw.engine.generate({
           ...g.params,
           model: g.model,
           signal: abort.signal,
-          onText: (text) => {
-            if (text) onPiece();
+          onText(text) {
+            if (text) clock.piece();
           },
         });
         if (timedOut) {
@@ -111,7 +127,7 @@ export async function handleGeneration(
           ? chatCompletion(envelope, result.text, result.finishReason, usage)
           : textCompletion(envelope, result.text, result.finishReason, usage);
       }
-      await streamGeneration(gw, reply, g, envelope, abort, onPiece, () => timedOut, t0);
+      await streamGeneration(gw, reply, g, envelope, abort, clock, () => timedOut, t0);
       return reply;
     } finally {
       clearTimeout(timer);
@@ -134,7 +150,7 @@ async function streamGeneration(
   g: GenerationRequest,
   envelope: Envelope,
   abort: AbortController,
-  onPiece: () => void,
+  clock: PieceClock,
   timedOut: () => boolean,
   t0: number,
 ): Promise<void> {
@@ -146,21 +162,19 @@ async function streamGeneration(
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
-  const send = (obj: unknown) => {
-    if (!res.destroyed) res.write(`data: ${JSON.stringify(obj)}\n\n`);
-  };
   const usageField = g.includeUsage;
-  if (g.kind === 'chat') send(chatChunk(envelope, { role: 'assistant', content: '' }, null, usageField));
+  if (g.kind === 'chat') send(res, chatChunk(envelope, { role: 'assistant', content: '' }, null, usageField));
   let status = 200;
   try {
     const result = await gw.engine.generate({
       ...g.params,
       model: g.model,
       signal: abort.signal,
-      onText: (text) => {
+      onText(text) {
         if (!text) return;
-        onPiece();
+        clock.piece();
         send(
+          res,
           g.kind === 'chat'
             ? chatChunk(envelope, { content: text }, null, usageField)
             : textCompletion(envelope, text, null, usageField ? null : undefined),
@@ -170,6 +184,7 @@ async function streamGeneration(
     if (timedOut()) {
       status = 408;
       send(
+        res,
         new InferenceError(
           'INFERENCE_REQUEST_TIMEOUT',
           `generation ran past requestTimeoutMs (${gw.config.requestTimeoutMs} ms)`,
@@ -178,13 +193,14 @@ async function streamGeneration(
     } else {
       const finish: FinishReason = result.finishReason;
       send(
+        res,
         g.kind === 'chat'
           ? chatChunk(envelope, {}, finish, usageField)
           : textCompletion(envelope, '', finish, usageField ? null : undefined),
       );
       const usage = usageOf(result.promptTokens, result.completionTokens);
       if (g.includeUsage)
-        send(g.kind === 'chat' ? chatUsageChunk(envelope, usage) : textUsageChunk(envelope, usage));
+        send(res, g.kind === 'chat' ? chatUsageChunk(envelope, usage) : textUsageChunk(envelope, usage));
     }
     account(gw, result, t0);
   } catch (e) {
@@ -193,9 +209,14 @@ async function streamGeneration(
         ? e
         : new InferenceError('INFERENCE_ENGINE_FAILED', `generation failed: ${(e as Error).message}`);
     status = err.status;
-    send(err.toWire());
+    send(res, err.toWire());
   } finally {
     if (!res.destroyed) res.end('data: [DONE]\n\n');
     gw.metrics.requests.inc([g.route, String(abort.signal.aborted && !timedOut() ? 499 : status)]);
   }
+}
+
+/** One SSE event, unless the client has gone. */
+function send(res: FastifyReply['raw'], obj: unknown): void {
+  if (!res.destroyed) res.write(`data: ${JSON.stringify(obj)}\n\n`);
 }

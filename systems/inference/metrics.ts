@@ -47,8 +47,9 @@ class Histogram {
     readonly help: string,
     readonly buckets: readonly number[],
   ) {}
-  observe(value: number, labels: Labels = {}): void {
-    const k = labelKey(labels);
+  /** Without labels no key is built: the gateway observes ITL once per generated piece. */
+  observe(value: number, labels?: Labels): void {
+    const k = labels ? labelKey(labels) : '';
     let s = this.series.get(k);
     if (!s) {
       s = { counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };

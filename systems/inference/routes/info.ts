@@ -4,13 +4,18 @@ import { InferenceError } from '../errors.ts';
 import type { GatewayState } from '../gateway.ts';
 import type { PlatformInfo } from '../platform.ts';
 
+/** The one /health answer while ready: built once, serialised per request like any reply. */
+const HEALTH_OK = Object.freeze({ status: 'ok' });
+
+// The handlers are synchronous: an async one costs every request a promise and a turn of the
+// microtask queue before fastify can reply (fastify sends a returned value at once).
 export function registerInfoRoutes(
   app: FastifyInstance,
   gw: GatewayState,
   platform: () => PlatformInfo | undefined,
 ): void {
-  app.get('/health', async (_req, reply) => {
-    if (gw.phase === 'ready') return { status: 'ok' };
+  app.get('/health', (_req, reply) => {
+    if (gw.phase === 'ready') return HEALTH_OK;
     const err = new InferenceError(
       'INFERENCE_MODEL_LOADING',
       gw.phase === 'failed' ? `the engine failed to load: ${gw.loadError}` : 'Loading model',
@@ -19,12 +24,12 @@ export function registerInfoRoutes(
     return err.toWire();
   });
 
-  app.get('/v1/models', async () => ({
+  app.get('/v1/models', () => ({
     object: 'list',
     data: gw.phase === 'ready' ? gw.engine.models() : [],
   }));
 
-  app.get<{ Params: { id: string } }>('/v1/models/:id', async (req) => {
+  app.get<{ Params: { id: string } }>('/v1/models/:id', (req) => {
     const card = gw.engine.models().find((m) => m.id === req.params.id);
     if (!card) {
       throw new InferenceError('INFERENCE_MODEL_NOT_FOUND', `The model \`${req.params.id}\` does not exist`, {
@@ -34,7 +39,7 @@ export function registerInfoRoutes(
     return card;
   });
 
-  app.get('/v1/system/status', async () => {
+  app.get('/v1/system/status', () => {
     const mem = process.memoryUsage();
     return {
       status: gw.phase,
@@ -53,7 +58,7 @@ export function registerInfoRoutes(
     };
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', (_req, reply) => {
     const a = gw.admission.stats();
     reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
     return gw.metrics.render({
