@@ -10,6 +10,22 @@ export { type HttpLoadOptions, type HttpLoadResult, httpLoad, recordHttpLoad } f
 export { type BenchResult, microBench, recordBench } from './load/micro-bench.ts';
 export { type OpenLoadResult, type OpenLoopOptions, openLoop } from './load/open-model.ts';
 export { recordLoad } from './load/record-load.ts';
+export { runScenario, type ScenarioResult, type StageResult } from './load/scenario.ts';
+export {
+  type ScenarioContext,
+  type ScenarioHttp,
+  ScenarioRequestError,
+  type ScenarioRequestOptions,
+  type ScenarioResponse,
+} from './load/scenario-client.ts';
+export {
+  parseScenario,
+  SCENARIO_DEFAULTS,
+  type ScenarioOptions,
+  type ScenarioTaskFn,
+} from './load/scenario-config.ts';
+export { endpointSlugs, recordScenario } from './load/scenario-record.ts';
+export type { EndpointStats, ScenarioBucket } from './load/scenario-stats.ts';
 export type { LoadResult } from './load/types.ts';
 export type { Figure, FigureInput, Stats } from './measure/figure.ts';
 export {
@@ -46,6 +62,16 @@ export { recordFigure } from './measure/record.ts';
 export { type ResourceResult, ResourceSampler, recordResources } from './measure/resources.ts';
 export { injectedSlowdown } from './measure/slowdown.ts';
 export { mannWhitneyP, type Statistic, seededRandom, summarize } from './measure/stats.ts';
+export { gpuUnavailableReason } from './measure/system-readings.ts';
+export {
+  type GpuResult,
+  type GpuSample,
+  recordSystemResources,
+  type SystemResult,
+  type SystemSample,
+  SystemSampler,
+  type SystemSamplerOptions,
+} from './measure/system-resources.ts';
 export {
   type CountedWindow,
   ThroughputMeter,

@@ -62,27 +62,48 @@ function figureRow(f: Figure, v: Verdict | undefined): string {
 interface ChartSpec {
   id: string;
   title: string;
-  kind: 'percentiles' | 'series';
+  kind: 'percentiles' | 'series' | 'multi';
   unit: string;
   points: Array<[number, number]>;
+  /** `multi` only: one line per figure, each on the y axis of its unit. */
+  datasets?: Array<{ label: string; unit: string; points: Array<[number, number]> }>;
 }
 
+/**
+ * A figure with percentiles gets a percentile chart (one per prefix); one with a series gets a
+ * line over time, or, when it is labelled `chart: <title>`, a line in the one chart of that title
+ * (the scenario driver's p95, RPS, users and failures over time), named by its `series` label.
+ */
 function chartsFor(figures: Figure[]): ChartSpec[] {
   const charts: ChartSpec[] = [];
   const seenPrefix = new Set<string>();
+  const grouped = new Map<string, ChartSpec>();
   for (const f of figures) {
     if (f.percentiles && f.percentiles.length > 1) {
       const prefix = f.id.replace(/\.[^.]+$/, '');
-      if (seenPrefix.has(prefix)) continue;
-      seenPrefix.add(prefix);
-      charts.push({
-        id: `c${charts.length}`,
-        title: `${prefix} latency by percentile`,
-        kind: 'percentiles',
-        unit: f.unit,
-        points: f.percentiles,
-      });
-    } else if (f.series && f.series.length > 1) {
+      if (!seenPrefix.has(prefix)) {
+        seenPrefix.add(prefix);
+        charts.push({
+          id: `c${charts.length}`,
+          title: `${prefix} latency by percentile`,
+          kind: 'percentiles',
+          unit: f.unit,
+          points: f.percentiles,
+        });
+      }
+    }
+    if (!f.series || f.series.length <= 1) continue;
+    const group = f.labels?.chart;
+    if (group) {
+      let chart = grouped.get(group);
+      if (!chart) {
+        chart = { id: `c${charts.length}`, title: group, kind: 'multi', unit: '', points: [], datasets: [] };
+        grouped.set(group, chart);
+        charts.push(chart);
+      }
+      chart.datasets!.push({ label: f.labels?.series ?? f.id, unit: f.unit, points: f.series });
+    } else if (!f.percentiles || f.percentiles.length <= 1) {
+      // (A figure with both keeps its percentile chart alone, as before series were grouped.)
       charts.push({
         id: `c${charts.length}`,
         title: `${f.id} over time`,
@@ -192,8 +213,26 @@ ${sections || '<section><h2>No figures</h2><p>This run recorded no figures.</p><
 (function(){
   var charts = JSON.parse(document.getElementById('rig-charts').textContent);
   if (typeof Chart === 'undefined') return;
+  var colours = ['#0969da', '#cf222e', '#1a7f37', '#9a6700', '#8250df', '#bc4c00', '#57606a'];
+  function multi(c){
+    // One y axis per unit, alternating sides, each in the colour of its first line.
+    var axes = {}, scales = {x:{type:'linear', title:{display:true,text:'ms since start'}}};
+    var datasets = c.datasets.map(function(d, i){
+      var colour = colours[i % colours.length];
+      if (!(d.unit in axes)) {
+        var n = Object.keys(axes).length;
+        axes[d.unit] = 'y' + n;
+        scales['y' + n] = {type:'linear', beginAtZero:true, position: n % 2 ? 'right' : 'left', grid:{drawOnChartArea: n === 0},
+          title:{display:true, text:d.unit, color:colour}, ticks:{color:colour}};
+      }
+      return {label:d.label, yAxisID:axes[d.unit], data:d.points.map(function(p){return {x:p[0], y:p[1]};}),
+        borderColor:colour, backgroundColor:colour, pointRadius:0, showLine:true};
+    });
+    return {type:'scatter', data:{datasets:datasets}, options:{animation:false, plugins:{legend:{display:true}}, scales:scales}};
+  }
   charts.forEach(function(c){
     var el = document.getElementById(c.id); if (!el) return;
+    if (c.kind === 'multi') { new Chart(el, multi(c)); return; }
     var pct = c.kind === 'percentiles';
     var data = pct
       ? {labels:c.points.map(function(p){return p[0];}), datasets:[{label:c.unit, data:c.points.map(function(p){return p[1];}), borderColor:'#0969da', pointRadius:3, tension:0.2}]}
