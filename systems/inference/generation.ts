@@ -6,6 +6,7 @@ import type { FinishReason, GenerateParams, GenerateResult } from './engines/typ
 import { InferenceError } from './errors.ts';
 import type { GatewayState } from './gateway.ts';
 import {
+  ContentEvents,
   chatChunk,
   chatCompletion,
   chatUsageChunk,
@@ -164,6 +165,7 @@ async function streamGeneration(
   });
   const usageField = g.includeUsage;
   if (g.kind === 'chat') send(res, chatChunk(envelope, { role: 'assistant', content: '' }, null, usageField));
+  const events = new ContentEvents(g.kind, envelope, usageField);
   let status = 200;
   try {
     const result = await gw.engine.generate({
@@ -173,12 +175,7 @@ async function streamGeneration(
       onText(text) {
         if (!text) return;
         clock.piece();
-        send(
-          res,
-          g.kind === 'chat'
-            ? chatChunk(envelope, { content: text }, null, usageField)
-            : textCompletion(envelope, text, null, usageField ? null : undefined),
-        );
+        if (!res.destroyed) res.write(events.event(text));
       },
     });
     if (timedOut()) {

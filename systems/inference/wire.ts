@@ -120,3 +120,29 @@ export function textUsageChunk(e: Envelope, usage: Usage) {
     usage,
   };
 }
+
+/**
+ * The SSE event of one content delta, built from a prefix and a suffix made once per request: per
+ * token only the text is serialised, the byte-identical JSON of chatChunk / textCompletion with
+ * that text (the streaming hot path runs once per generated token).
+ */
+export class ContentEvents {
+  private readonly head: string;
+  private readonly tail: string;
+
+  constructor(kind: 'chat' | 'completion', e: Envelope, withUsageField: boolean) {
+    const marker = '\u0000rig-content\u0000';
+    const whole = JSON.stringify(
+      kind === 'chat'
+        ? chatChunk(e, { content: marker }, null, withUsageField)
+        : textCompletion(e, marker, null, withUsageField ? null : undefined),
+    );
+    const [head, tail] = whole.split(JSON.stringify(marker));
+    this.head = `data: ${head}`;
+    this.tail = `${tail}\n\n`;
+  }
+
+  event(text: string): string {
+    return this.head + JSON.stringify(text) + this.tail;
+  }
+}
