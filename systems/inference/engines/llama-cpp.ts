@@ -1,5 +1,6 @@
 // node-llama-cpp engine: one model, one context with `slots` sequences (concurrent requests are
-// batched by the context), one LlamaChat or LlamaCompletion per request on its own sequence.
+// batched by the context into one decode per step), each request on its own sequence through the
+// sequence API (the chat template rendered once, then sequence.evaluate() token by token).
 import path from 'node:path';
 import {
   type ChatHistoryItem,
@@ -54,7 +55,7 @@ function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
     else if (m.role === 'assistant') history.push({ type: 'model', response: [m.content] });
     else history.push({ type: 'user', text: m.content });
   }
-  // LlamaChat continues the last item; a chat ending with a user turn needs an empty model turn.
+  // The template continues the last item; a chat ending with a user turn needs an empty model turn.
   if (history.at(-1)?.type !== 'model') history.push({ type: 'model', response: [] });
   return history;
 }
@@ -151,7 +152,8 @@ export class LlamaCppEngine implements Engine {
    * `sequence.evaluate()` yields each sampled token (the context batches all sequences' next
    * tokens into one decode); this loop detokenizes, matches stop sequences and streams. It skips
    * LlamaChat's per-token machinery (segments, function calls, regulators), which a server that
-   * renders the template once and streams plain text does not need.
+   * renders the template once and streams plain text does not need (what that was worth, and what
+   * bounds the engine instead: systems/inference/README.md, "Against llama.cpp's own server").
    */
   async generate(p: GenerateParams): Promise<GenerateResult> {
     const sequence = this.free.pop();
