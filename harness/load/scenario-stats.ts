@@ -1,4 +1,5 @@
 import { LatencyRecorder } from '../measure/latency.ts';
+import { quantileSorted } from '../measure/stats.ts';
 import { type ThroughputResult, throughputFromCounts } from '../measure/throughput.ts';
 import type { ScenarioSample } from './scenario-client.ts';
 import { MAX_ERROR_SAMPLES } from './types.ts';
@@ -185,9 +186,7 @@ export class Timeline {
 
   private close(lengthMs: number): void {
     const sorted = this.times.sort((a, b) => a - b);
-    const p95 = sorted.length
-      ? sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)]
-      : undefined;
+    const p95 = sorted.length ? quantileSorted(sorted, 0.95) : undefined;
     this.buckets.push({
       atMs: this.current * this.bucketMs,
       requests: this.requests,
