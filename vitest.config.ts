@@ -1,12 +1,16 @@
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { encodeRigEnv, readRigEnv, runDirFromEnv } from './harness/run/env.ts';
+import { blobFile, parseShard } from './harness/run/shard.ts';
 import SummaryReporter from './harness/run/summary-reporter.ts';
 
 // `rig run` sets RIG_RUN_DIR and RIG_TEST_TIMEOUT_MS (docs/environment.md); plain `npx vitest`
-// writes to reports/adhoc.
+// writes to reports/adhoc. `rig run --shard I/N` sets RIG_SHARD: the shard's blob report is what
+// `rig merge` hands to `vitest --merge-reports`.
 const runDir = runDirFromEnv();
-const testTimeout = readRigEnv().RIG_TEST_TIMEOUT_MS ?? 120_000;
+const env = readRigEnv();
+const testTimeout = env.RIG_TEST_TIMEOUT_MS ?? 120_000;
+const shard = env.RIG_SHARD ? parseShard(env.RIG_SHARD, 'RIG_SHARD') : undefined;
 
 export default defineConfig({
   test: {
@@ -20,6 +24,9 @@ export default defineConfig({
       ['junit', { outputFile: path.join(runDir, 'junit.xml') }],
       new SummaryReporter({ outputFile: path.join(runDir, 'vitest-summary.json') }),
       ['allure-vitest/reporter', { resultsDir: path.join(runDir, 'allure-results') }],
+      ...(shard
+        ? [['blob', { outputFile: blobFile(runDir, shard) }] as ['blob', { outputFile: string }]]
+        : []),
     ],
     projects: [
       {

@@ -1,7 +1,8 @@
-import { existsSync, readlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { parse, parseTargets, splitList } from './cli/args.ts';
+import { parse, parseTargets, splitList, summaryFile } from './cli/args.ts';
 import { calibrateCommand } from './cli/calibrate.ts';
+import { combineAllureCommand } from './cli/combine.ts';
 import { doctor, formatChecks } from './cli/doctor.ts';
 import { HELP } from './cli/help.ts';
 import { loadRigConfig } from './config/rig-config.ts';
@@ -15,10 +16,13 @@ import {
   writeBaseline,
 } from './gate/baseline.ts';
 import { gateRun } from './gate/run-gate.ts';
-import { formatVerdictTable } from './gate/table.ts';
+import { formatVerdictMarkdown, formatVerdictTable } from './gate/table.ts';
 import { loadThresholds } from './gate/thresholds.ts';
 import { generateAllure, loadRun, writeReports, writeSiteIndex } from './report/index.ts';
+import { buildSite } from './report/site/build.ts';
+import { mergeShards } from './run/merge-shards.ts';
 import { runSuites } from './run/run.ts';
+import { parseShard } from './run/shard.ts';
 import { providerNamed, providersOf } from './systems/providers/index.ts';
 import { listSystems, loadSystem, REPO_ROOT } from './systems/registry.ts';
 import { startSystem } from './systems/start.ts';
@@ -48,8 +52,12 @@ async function cmdRun(args: string[]): Promise<number> {
     strict: { type: 'boolean' },
     json: { type: 'boolean' },
     'inject-slowdown': { type: 'string' },
+    shard: { type: 'string' },
+    summary: { type: 'string' },
   });
   if (values.help) return help('run');
+  const shard = values.shard === undefined ? undefined : parseShard(values.shard as string);
+  const summary = summaryFile(values.summary as string | undefined);
   const targets = parseTargets(values.target as string[] | undefined);
   const inject = values['inject-slowdown'] === undefined ? undefined : Number(values['inject-slowdown']);
   if (inject !== undefined && !(inject > 0 && inject <= 10))
@@ -66,14 +74,72 @@ async function cmdRun(args: string[]): Promise<number> {
     strict: Boolean(values.strict),
     json: Boolean(values.json),
     ...(inject !== undefined ? { injectSlowdown: inject } : {}),
+    ...(shard ? { shard } : {}),
+    ...(summary !== undefined ? { summary } : {}),
     argv: ['run', ...args],
   });
   return outcome.exitCode;
 }
 
+async function cmdMerge(args: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    {
+      from: { type: 'string' },
+      out: { type: 'string' },
+      partial: { type: 'boolean' },
+      'id-suffix': { type: 'string' },
+      summary: { type: 'string' },
+      'no-gate': { type: 'boolean' },
+      strict: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    true,
+  );
+  if (values.help) return help('merge');
+  if (positionals.length === 0 && values.from === undefined)
+    throw new RigError('RIG_USAGE', 'use: rig merge <shard run dir>... [--from DIR] [--out reports/]');
+  const summary = summaryFile(values.summary as string | undefined);
+  const outcome = await mergeShards({
+    root,
+    runDirs: positionals,
+    ...(values.from !== undefined ? { from: values.from as string } : {}),
+    ...(values.out !== undefined ? { out: values.out as string } : {}),
+    partial: Boolean(values.partial),
+    ...(values['id-suffix'] !== undefined ? { idSuffix: values['id-suffix'] as string } : {}),
+    ...(summary !== undefined ? { summary } : {}),
+    gate: !values['no-gate'],
+    strict: Boolean(values.strict),
+    json: Boolean(values.json),
+    argv: ['merge', ...args],
+  });
+  return outcome.exitCode;
+}
+
 async function cmdReport(args: string[]): Promise<number> {
-  const { values } = parse(args, { run: { type: 'string' }, 'no-allure': { type: 'boolean' } });
+  const { values } = parse(args, {
+    run: { type: 'string' },
+    'no-allure': { type: 'boolean' },
+    combine: { type: 'string' },
+    out: { type: 'string' },
+  });
   if (values.help) return help('report');
+  if (values.combine !== undefined) {
+    if (values.run !== undefined || values['no-allure'])
+      throw new RigError(
+        'RIG_USAGE',
+        '--combine makes only the Allure report of many runs: no --run, no --no-allure',
+      );
+    const index = await combineAllureCommand({
+      root,
+      from: values.combine as string,
+      ...(values.out !== undefined ? { out: values.out as string } : {}),
+      log: (line) => console.log(line),
+    });
+    console.log(`wrote ${path.relative(process.cwd(), index)}`);
+    return 0;
+  }
+  if (values.out !== undefined) throw new RigError('RIG_USAGE', '--out goes with --combine');
   const run = loadRun(resolveRunDir(values.run as string | undefined));
   gateRun(run, { root });
   const { written, errors } = writeReports(run);
@@ -100,8 +166,13 @@ async function cmdGate(args: string[]): Promise<number> {
     'update-baseline': { type: 'boolean' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
+    markdown: { type: 'boolean' },
+    summary: { type: 'string' },
   });
   if (values.help) return help('gate');
+  if (values.json && values.markdown)
+    throw new RigError('RIG_USAGE', '--json and --markdown exclude each other');
+  const summary = summaryFile(values.summary as string | undefined);
   const run = loadRun(resolveRunDir(values.run as string | undefined));
   if (values['update-baseline']) {
     const file = (values.baseline as string | undefined) ?? baselinePath(root, run.meta.profile);
@@ -158,10 +229,14 @@ async function cmdGate(args: string[]): Promise<number> {
     ...(values.strict ? { strict: true } : {}),
   });
   writeReports(run, ['json', 'junit']);
+  const markdown = () =>
+    formatVerdictMarkdown(result, { title: `run ${run.meta.runId}, profile ${run.meta.profile}` });
+  if (summary !== undefined) appendFileSync(summary, `${markdown()}\n`);
   if (values.json)
     console.log(
       JSON.stringify({ exitCode: result.exitCode, summary: result.summary, verdicts: result.verdicts }),
     );
+  else if (values.markdown) console.log(markdown());
   else {
     console.log(
       `rig gate: run ${run.meta.runId} (profile ${run.meta.profile}), baseline ${existsSync(result.baselineFile) ? path.relative(process.cwd(), result.baselineFile) : 'none'}`,
@@ -333,6 +408,45 @@ async function cmdSystems(args: string[]): Promise<number> {
   return 0;
 }
 
+/** A whole number from a flag, or the default; anything else is a usage error naming the flag. */
+function intFlag(value: unknown, name: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new RigError('RIG_USAGE', `--${name} must be a whole number >= ${min}`);
+  return n;
+}
+
+async function cmdSite(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    out: { type: 'string' },
+    from: { type: 'string' },
+    history: { type: 'string' },
+    keep: { type: 'string' },
+    'allure-keep': { type: 'string' },
+    'allure-report': { type: 'string' },
+  });
+  if (values.help) return help('site');
+  const config = loadRigConfig(root);
+  const result = buildSite({
+    root,
+    from: path.resolve((values.from as string | undefined) ?? path.join(root, 'reports')),
+    out: path.resolve((values.out as string | undefined) ?? path.join(root, 'site')),
+    ...(values.history ? { history: values.history as string } : {}),
+    ...(values['allure-report'] ? { allureReport: values['allure-report'] as string } : {}),
+    keep: intFlag(values.keep, 'keep', config.site.keep, 1),
+    allureKeep: intFlag(values['allure-keep'], 'allure-keep', config.site.allureKeep, 0),
+    thresholds: loadThresholds(
+      root,
+      config.thresholds.map((f) => path.resolve(root, f)),
+    ),
+    log: (line) => console.log(line),
+  });
+  const shown = path.relative(process.cwd(), result.index);
+  console.log(`open ${shown.startsWith('..') ? result.index : shown}`);
+  return 0;
+}
+
 async function cmdDoctor(args: string[]): Promise<number> {
   const { values } = parse(args, { json: { type: 'boolean' } });
   if (values.help) return help('doctor');
@@ -348,11 +462,13 @@ function help(topic: string): number {
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: cmdRun,
+  merge: cmdMerge,
   report: cmdReport,
   gate: cmdGate,
   calibrate: cmdCalibrate,
   systems: cmdSystems,
   doctor: cmdDoctor,
+  site: cmdSite,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -25,6 +25,18 @@ export const ERROR_CODES = {
   RIG_FIGURE_INVALID: { exit: 2, hint: 'a figure needs an id like system.operation.variant.statistic' },
   RIG_LOAD_INVALID: { exit: 2, hint: 'load options need a positive duration or count' },
   RIG_REPORT_FAILED: { exit: 1, hint: 'see the message; the run data in reports/<run-id> is intact' },
+  RIG_MERGE_INVALID: {
+    exit: 2,
+    hint: 'pass the run directories of `rig run --shard I/N` (each with run.json and blob/), or --from a folder holding them',
+  },
+  RIG_MERGE_MISMATCH: {
+    exit: 2,
+    hint: 'merge the shards of one run: one profile, one commit, one selection, every shard I of N once',
+  },
+  RIG_SITE_INVALID: {
+    exit: 2,
+    hint: 'rig site needs runs in --from (reports/) and, with --history, a site rig built before',
+  },
 } as const;
 
 export type RigErrorCode = keyof typeof ERROR_CODES;

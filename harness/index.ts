@@ -1,5 +1,6 @@
 // The public surface of the harness: suites and systems import only from here.
 
+export { type Check, formatChecks, type MachineFacts, machineChecks } from './cli/doctor.ts';
 export { type Profile, profile, resolveProfile, type SuiteCategory } from './config/profile.ts';
 export { ERROR_CODES, isRigError, RigError, type RigErrorCode } from './errors.ts';
 export { BaselineSchema } from './gate/baseline.ts';
@@ -82,6 +83,7 @@ export { measureTimer, timeBatches, timerCostNs } from './measure/timer.ts';
 export { convert, formatValue } from './measure/units.ts';
 export { renderRunHtml } from './report/html.ts';
 export { generateAllure, loadRun, type RunData, writeReports, writeSiteIndex } from './report/index.ts';
+export { buildSite, type SiteOptions, type SiteResult } from './report/site/build.ts';
 export { CHROMIUM_ARGS, chromiumExecutable, chromiumUnavailableReason } from './run/chromium.ts';
 export {
   encodeRigEnv,
@@ -92,11 +94,22 @@ export {
   targetEnvName,
   targetFor,
 } from './run/env.ts';
+export { relativeUrl, toPosixPath, toUrlPath } from './run/paths.ts';
 export { progress } from './run/progress.ts';
+export { categoryOf, selectFiles } from './run/select.ts';
+export {
+  type CommandRunner,
+  type KillTreeOptions,
+  type KillTreeResult,
+  killProcessTree,
+  processTreeAlive,
+  taskkillArgs,
+} from './systems/kill-tree.ts';
 export { dockerUnavailableReason } from './systems/providers/container.ts';
 export { PROVIDERS, type ProviderName, providersOf } from './systems/providers/index.ts';
 export { freePort, startProcess } from './systems/providers/process.ts';
 export { REPO_ROOT } from './systems/registry.ts';
+export { skipAllWhen } from './systems/skip-when.ts';
 export { chooseProvider, parseSystemOptions, startSystem } from './systems/start.ts';
 export type {
   AnySystemDefinition,

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RigError } from '../errors.ts';
 import { TargetNameSchema, TargetUrlSchema } from '../run/env.ts';
@@ -54,4 +56,19 @@ export function parse(
   } catch (error) {
     throw new RigError('RIG_USAGE', (error as Error).message);
   }
+}
+
+/**
+ * `--summary FILE`: the file the Markdown verdict table is appended to; it must name a file in an
+ * existing folder (GitHub Actions: "$GITHUB_STEP_SUMMARY", empty outside a workflow).
+ */
+export function summaryFile(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const file = path.resolve(value);
+  if (value === '' || !existsSync(path.dirname(file)))
+    throw new RigError(
+      'RIG_USAGE',
+      `--summary needs a file in an existing folder (got "${value}"); in GitHub Actions: --summary "$GITHUB_STEP_SUMMARY"`,
+    );
+  return file;
 }

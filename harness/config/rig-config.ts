@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { RigError } from '../errors.ts';
 import { TargetNameSchema, TargetUrlSchema } from '../run/env.ts';
 import { ProfileSchema } from './profile.ts';
+import { readTextFile } from './text-file.ts';
 import { formatZodIssues } from './zod-error.ts';
 
 /**
@@ -19,6 +20,14 @@ export const RigConfigSchema = z
     targets: z.record(TargetNameSchema, TargetUrlSchema).default({}),
     /** Extra thresholds files, relative to the repository root. */
     thresholds: z.array(z.string()).default([]),
+    /** `rig site`: runs kept per profile (older ones are summarised), and runs that keep their Allure report. */
+    site: z
+      .object({
+        keep: z.number().int().positive().default(50),
+        allureKeep: z.number().int().nonnegative().default(3),
+      })
+      .strict()
+      .default({ keep: 50, allureKeep: 3 }),
   })
   .strict();
 
@@ -28,7 +37,7 @@ export function loadRigConfig(root: string, file = path.join(root, 'rig.config.j
   if (!existsSync(file)) return Object.freeze(RigConfigSchema.parse({}));
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(readTextFile(file));
   } catch (error) {
     throw new RigError('RIG_CONFIG_INVALID', `${path.relative(root, file)}: ${(error as Error).message}`);
   }

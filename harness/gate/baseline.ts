@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { readTextFile } from '../config/text-file.ts';
 import { formatZodIssues } from '../config/zod-error.ts';
 import { RigError } from '../errors.ts';
 import type { Figure } from '../measure/figure.ts';
@@ -94,7 +95,7 @@ export function readBaseline(file: string): Baseline | undefined {
   if (!existsSync(file)) return undefined;
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(readTextFile(file));
   } catch (error) {
     throw new RigError('RIG_BASELINE_INVALID', `${file}: ${(error as Error).message}`);
   }

@@ -1,8 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { readTextFile } from '../config/text-file.ts';
 import { formatZodIssues } from '../config/zod-error.ts';
 import { RigError } from '../errors.ts';
+import { toPosixPath } from '../run/paths.ts';
 
 const RuleListSchema = z.array(z.string().min(1)).min(1);
 const EntrySchema = z.union([
@@ -87,11 +89,11 @@ export function loadThresholds(root: string, extra: string[] = []): ThresholdRul
   for (const file of [...files, ...extra]) {
     let json: unknown;
     try {
-      json = JSON.parse(readFileSync(file, 'utf8'));
+      json = JSON.parse(readTextFile(file));
     } catch (error) {
       throw new RigError('RIG_THRESHOLDS_INVALID', `${file}: ${(error as Error).message}`);
     }
-    rules.push(...parseThresholds(json, path.relative(root, file)));
+    rules.push(...parseThresholds(json, toPosixPath(path.relative(root, file))));
   }
   return rules;
 }

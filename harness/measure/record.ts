@@ -2,6 +2,7 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import * as allure from 'allure-js-commons';
 import { profile } from '../config/profile.ts';
+import { textLines } from '../config/text-file.ts';
 import { formatZodIssues } from '../config/zod-error.ts';
 import { RigError } from '../errors.ts';
 import { runContext } from '../run/context.ts';
@@ -164,7 +165,7 @@ async function attachToAllure(figure: Figure): Promise<void> {
 export function parseFiguresJsonl(text: string): { figures: Figure[]; rejected: string[] } {
   const figures: Figure[] = [];
   const rejected: string[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of textLines(text)) {
     if (!line.trim()) continue;
     try {
       figures.push(FigureSchema.parse(JSON.parse(line)));

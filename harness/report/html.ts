@@ -26,7 +26,8 @@ function ciText(f: Figure): string {
   return `[${formatValue(f.stats.ci95[0], f.unit)}, ${formatValue(f.stats.ci95[1], f.unit)}]`;
 }
 
-function figureRow(f: Figure, v: Verdict | undefined): string {
+/** One figure's row; `anchor` gives it the id `f-<figure id>` that the report site links to. */
+function figureRow(f: Figure, v: Verdict | undefined, anchor = false): string {
   const state = v?.state ?? (f.valid ? 'new' : 'invalid');
   const change = v ? describeChange(v).replace(/^-$/, '') : '';
   const judged =
@@ -46,7 +47,7 @@ function figureRow(f: Figure, v: Verdict | undefined): string {
   const spread = f.stats
     ? `p50 ${formatValue(f.stats.p50, f.unit)} · p95 ${formatValue(f.stats.p95, f.unit)} · p99 ${formatValue(f.stats.p99, f.unit)} · sd ${formatValue(f.stats.sd, f.unit)}`
     : '';
-  return `<tr class="s-${state}">
+  return `<tr class="s-${state}"${anchor ? ` id="f-${esc(f.id)}"` : ''}>
   <td><code>${esc(f.id)}</code><div class="method">${esc(f.method)}</div></td>
   <td class="num">${esc(formatValue(f.value, f.unit))}<div class="ci">${esc(ciText(f))}</div></td>
   <td class="num">${f.n}</td>
@@ -143,7 +144,7 @@ export function renderRunHtml(run: RunData): string {
   const sections = [...bySystem.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([system, figures]) => {
-      const rows = figures.map((f) => figureRow(f, verdictById.get(f.id))).join('\n');
+      const rows = figures.map((f) => figureRow(f, verdictById.get(f.id), true)).join('\n');
       const systemCharts = chartsFor(figures)
         .map((c) => charts.find((x) => x.title === c.title))
         .filter((c): c is ChartSpec => c !== undefined)

@@ -37,6 +37,48 @@ function json<S extends z.ZodType>(schema: S) {
 
 const positiveInt = z.coerce.number().int().positive();
 
+/** `I/N`: shard I of N, 1 <= I <= N, as vitest's `--shard` takes it. */
+export const ShardSchema = z
+  .string()
+  .regex(/^[1-9][0-9]*\/[1-9][0-9]*$/, 'must look like I/N, e.g. 1/3')
+  .refine((text) => {
+    const [index, count] = text.split('/').map(Number);
+    return (index as number) <= (count as number);
+  }, 'must have 1 <= I <= N');
+
+/** An Allure label's name as ALLURE_LABEL_<name> carries it: letters, digits and _. */
+const AllureLabelNameSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be letters, digits and _');
+
+/** An Allure label's value here: letters, digits, space and `. _ : + -` (an environment's name). */
+const AllureLabelValueSchema = z.string().regex(/^[A-Za-z0-9._:+ -]+$/);
+
+/**
+ * `name=value,name=value`: labels every Allure result of the run carries (e.g. os and node); they
+ * also name the run's Allure environment (harness/report/allure.ts).
+ */
+export const AllureLabelsSchema = z.string().transform((text, ctx) => {
+  const labels: Record<string, string> = {};
+  for (const part of text.split(',').map((p) => p.trim())) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = part.slice(0, eq);
+    const value = part.slice(eq + 1).trim();
+    if (
+      eq <= 0 ||
+      !AllureLabelNameSchema.safeParse(name).success ||
+      !AllureLabelValueSchema.safeParse(value).success
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${part}" must look like name=value (name: letters, digits, _; value: letters, digits, space, . _ : + -)`,
+      });
+      return z.NEVER;
+    }
+    labels[name] = value;
+  }
+  return labels;
+});
+
 /**
  * Every RIG_* variable with one name (RIG_TARGET_<NAME> is keyed by its target; see targetFor).
  * An empty value is the same as an unset one.
@@ -60,6 +102,8 @@ export const RigEnvSchema = z.object({
   RIG_TEST_TIMEOUT_MS: positiveInt.optional(),
   /** --inject-slowdown F: slow every measured operation by F of its own time (0 < F <= 10). */
   RIG_INJECT_SLOWDOWN: z.coerce.number().gt(0).lte(10).optional(),
+  /** --shard I/N: this run is shard I of N; vitest also writes its blob report (harness/run/shard.ts). */
+  RIG_SHARD: ShardSchema.optional(),
   // Set by the user, passed through by `rig run`:
   /** The provider a system starts with when the suite names none and the system has it. */
   RIG_PROVIDER: z
@@ -72,6 +116,8 @@ export const RigEnvSchema = z.object({
   RIG_PROGRESS_MS: z.coerce.number().int().nonnegative().optional(),
   /** Allure's history file, shared by runs so that trends appear. */
   RIG_ALLURE_HISTORY: z.string().optional(),
+  /** Labels of every Allure result, `os=ubuntu-24.04,node=22`: one Allure environment per value set. */
+  RIG_ALLURE_LABELS: AllureLabelsSchema.optional(),
   /** The Chromium that browser suites launch; default /usr/bin/chromium (harness/run/chromium.ts). */
   RIG_CHROMIUM: z.string().optional(),
 });

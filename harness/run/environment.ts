@@ -9,6 +9,8 @@ export interface Environment {
   memoryGiB: number;
   node: string;
   commit: string | undefined;
+  /** The branch the commit was run from: CI's ref name, else git's; undefined on a detached HEAD. */
+  branch?: string;
   dirty: boolean;
   ci: boolean;
 }
@@ -21,9 +23,18 @@ function git(args: string[], cwd: string): string | undefined {
   }
 }
 
+/** GitHub Actions names a pull request's branch in GITHUB_HEAD_REF, a push's in GITHUB_REF_NAME. */
+function branchOf(root: string): string | undefined {
+  const ci = process.env.GITHUB_HEAD_REF || process.env.GITHUB_REF_NAME;
+  if (ci) return ci;
+  const name = git(['rev-parse', '--abbrev-ref', 'HEAD'], root);
+  return name && name !== 'HEAD' ? name : undefined;
+}
+
 /** The machine a run measured on: every report shows it beside the figures. */
 export function captureEnvironment(root: string): Environment {
   const cpus = os.cpus();
+  const branch = branchOf(root);
   return {
     host: os.hostname(),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
@@ -32,6 +43,7 @@ export function captureEnvironment(root: string): Environment {
     memoryGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
     node: process.version,
     commit: git(['rev-parse', '--short=12', 'HEAD'], root),
+    ...(branch ? { branch } : {}),
     dirty: (git(['status', '--porcelain'], root) ?? '') !== '',
     ci: Boolean(process.env.CI),
   };

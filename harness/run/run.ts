@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Profile, resolveProfile } from '../config/profile.ts';
 import { loadRigConfig, type RigConfig } from '../config/rig-config.ts';
@@ -6,8 +6,9 @@ import { RigError } from '../errors.ts';
 import { baselinePath, readBaseline } from '../gate/baseline.ts';
 import type { GateResult } from '../gate/evaluate.ts';
 import { gateRun } from '../gate/run-gate.ts';
-import { formatVerdictTable } from '../gate/table.ts';
+import { formatVerdictMarkdown, formatVerdictTable } from '../gate/table.ts';
 import { loadThresholds } from '../gate/thresholds.ts';
+import { allureLabelEnv } from '../report/allure.ts';
 import { loadRun, type RunData, writeReports, writeSiteIndex } from '../report/index.ts';
 import type { RunMeta } from '../report/run-data.ts';
 import { providerNamed } from '../systems/providers/index.ts';
@@ -16,14 +17,19 @@ import { captureEnvironment } from './environment.ts';
 import { mergeBrowserJunit, runCounts } from './merge.ts';
 import { type BrowserRunner, spawnPlaywright } from './playwright.ts';
 import { BROWSER_SUITES_DIR, type Selection, selectFiles } from './select.ts';
+import { formatShard, type Shard } from './shard.ts';
 import { spawnRunner } from './spawn.ts';
 
-/** Runs vitest on `files` with `env` added to the environment; resolves to its exit code. */
+/**
+ * Runs vitest on `files` with `env` added to the environment (only its part of them with `shard`);
+ * resolves to its exit code.
+ */
 export type VitestRunner = (job: {
   root: string;
   files: string[];
   env: Record<string, string>;
   quiet: boolean;
+  shard?: Shard;
 }) => Promise<number | null>;
 
 export interface RunOptions {
@@ -39,6 +45,13 @@ export interface RunOptions {
   json?: boolean;
   /** `--inject-slowdown F`: slow every measured operation by F of its own time (calibration only). */
   injectSlowdown?: number;
+  /** Append the verdict table in Markdown to this file (a CI job summary: $GITHUB_STEP_SUMMARY). */
+  summary?: string;
+  /**
+   * `--shard I/N`: run vitest's part I of N of the selected files, and write its blob report for
+   * `rig merge`; the browser suites run in shard 1 only.
+   */
+  shard?: Shard;
   argv: string[];
   log?: (line: string) => void;
   /** How vitest runs; default: the repository's vitest in a child process. Tests pass a fake. */
@@ -65,10 +78,12 @@ export interface RunPlan {
   selection: Selection;
 }
 
-function newRunId(profile: Profile, reportsDir: string): string {
+/** A new run's id, `<UTC stamp>-<profile>[-<suffix>]`, unique within `reportsDir`. */
+export function newRunId(profile: string, reportsDir: string, suffix?: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  let id = `${stamp}-${profile.name}`;
-  for (let i = 2; existsSync(path.join(reportsDir, id)); i++) id = `${stamp}-${profile.name}-${i}`;
+  const base = `${stamp}-${profile}${suffix ? `-${suffix}` : ''}`;
+  let id = base;
+  for (let i = 2; existsSync(path.join(reportsDir, id)); i++) id = `${base}-${i}`;
   return id;
 }
 
@@ -102,15 +117,24 @@ export function planRun(options: RunOptions): RunPlan {
   return { config, profile, overrides, targets, selection };
 }
 
-/** The repository's vitest in a child process; Ctrl-C is passed on to it. */
-const spawnVitest: VitestRunner = ({ root, files, env, quiet }) =>
+/** The repository's vitest CLI (node_modules/vitest/vitest.mjs). */
+export function vitestBin(root: string): string {
+  return path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
+}
+
+/**
+ * The repository's vitest in a child process; Ctrl-C is passed on to it. A shard may hold no file
+ * (fewer files than shards): that is a pass, not vitest's "no test files found".
+ */
+export const spawnVitest: VitestRunner = ({ root, files, env, quiet, shard }) =>
   spawnRunner({
     root,
     args: [
-      path.join(root, 'node_modules', 'vitest', 'vitest.mjs'),
+      vitestBin(root),
       'run',
       '--config',
       'vitest.config.ts',
+      ...(shard ? ['--shard', formatShard(shard), '--passWithNoTests'] : []),
       ...files,
     ],
     env,
@@ -168,7 +192,8 @@ export function finishRun(
     const latest = path.join(reportsDir, 'latest');
     rmSync(latest, { force: true });
     try {
-      symlinkSync(path.basename(dir), latest);
+      // A junction on Windows: a directory symlink there needs privileges a CI runner may lack.
+      symlinkSync(path.basename(dir), latest, process.platform === 'win32' ? 'junction' : undefined);
     } catch {
       // symlinks may be unavailable (some Windows setups); `latest` is a convenience only
     }
@@ -194,7 +219,7 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
   const { profile, overrides, targets, selection } = planRun(options);
   const reportsDir = path.join(options.root, 'reports');
   mkdirSync(reportsDir, { recursive: true });
-  const runId = newRunId(profile, reportsDir);
+  const runId = newRunId(profile.name, reportsDir);
   const dir = path.join(reportsDir, runId);
   mkdirSync(dir, { recursive: true });
   const meta: RunMeta = {
@@ -206,11 +231,12 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
     environment: captureEnvironment(options.root) as unknown as Record<string, unknown>,
     ...(Object.keys(targets).length ? { targets } : {}),
     ...(options.injectSlowdown ? { injected: { slowdown: options.injectSlowdown } } : {}),
+    ...(options.shard ? { shard: options.shard } : {}),
   };
   const writeMeta = () => writeFileSync(path.join(dir, 'run.json'), `${JSON.stringify(meta, null, 2)}\n`);
   writeMeta();
   log(
-    `rig: run ${runId}, profile ${profile.name}, ${selection.files.length} test files -> ${path.relative(options.root, dir)}`,
+    `rig: run ${runId}, profile ${profile.name}, ${selection.files.length} test files${options.shard ? `, shard ${formatShard(options.shard)} of them` : ''} -> ${path.relative(options.root, dir)}`,
   );
   if (options.injectSlowdown)
     log(
@@ -225,18 +251,29 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
     RIG_PROFILE_OVERRIDES: overrides,
     RIG_TEST_TIMEOUT_MS: profile.testTimeoutMs,
     RIG_INJECT_SLOWDOWN: options.injectSlowdown,
+    RIG_SHARD: options.shard ? formatShard(options.shard) : undefined,
   });
+  Object.assign(env, allureLabelEnv(readRigEnv().RIG_ALLURE_LABELS));
   const quiet = Boolean(options.json);
   // Neither runner is started without files: vitest would run every test it knows.
   let vitestExit: number | null = 0;
   if (selection.vitest.length > 0) {
     vitestExit = await runRunner('vitest', log, () =>
-      (options.vitest ?? spawnVitest)({ root: options.root, files: selection.vitest, env, quiet }),
+      (options.vitest ?? spawnVitest)({
+        root: options.root,
+        files: selection.vitest,
+        env,
+        quiet,
+        ...(options.shard ? { shard: options.shard } : {}),
+      }),
     );
     meta.vitestExitCode = vitestExit;
   }
   let playwrightExit: number | null = 0;
-  if (selection.browser.length > 0) {
+  const browserShard = options.shard === undefined || options.shard.index === 1;
+  if (selection.browser.length > 0 && !browserShard && !quiet)
+    log(`rig: the ${selection.browser.length} browser suite files run in shard 1 only`);
+  if (selection.browser.length > 0 && browserShard) {
     if (!quiet)
       log(
         `rig: ${selection.browser.length} browser suite files under @playwright/test (playwright.config.ts)`,
@@ -255,6 +292,37 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
   if (tests) meta.tests = tests;
   writeMeta();
 
+  return concludeRun(dir, [vitestExit, playwrightExit], tests, { ...options, log });
+}
+
+/** How the closing steps judge and print a run: `rig run`'s and `rig merge`'s flags. */
+export interface ConcludeOptions {
+  root: string;
+  /** Fail on a threshold breach or regression (default true). */
+  gate?: boolean;
+  /** Exit 2 when a judged figure has no verdict. */
+  strict?: boolean;
+  /** One JSON line instead of the tables. */
+  json?: boolean;
+  /** Append the verdict table in Markdown to this file (a CI job summary: $GITHUB_STEP_SUMMARY). */
+  summary?: string;
+  log: (line: string) => void;
+}
+
+/**
+ * The closing steps of a run whose runners have finished (`rig run`'s vitest and Playwright, or
+ * `rig merge`'s `vitest --merge-reports`): the gate and the reports (finishRun), the verdict
+ * table, the exit code (1 when a runner failed or the gate fails, 2 with `strict` for figures
+ * without a verdict) and the closing lines. A gate that threw is rethrown once the reports exist.
+ */
+export function concludeRun(
+  dir: string,
+  runnerExits: ReadonlyArray<number | null>,
+  tests: RunMeta['tests'],
+  options: ConcludeOptions,
+): RunOutcome {
+  const { log } = options;
+  const runId = path.basename(dir);
   const { run, gate, gateError, html } = finishRun(options.root, dir, log);
   if (!options.json && gate) {
     log('');
@@ -262,8 +330,15 @@ export async function runSuites(options: RunOptions): Promise<RunOutcome> {
   }
   if (!options.json && run?.rejected.length)
     log(`rig: ${run.rejected.length} figure lines were rejected (see figures.json)`);
+  if (options.summary !== undefined && gate)
+    attempt('the Markdown summary', log, () =>
+      appendFileSync(
+        options.summary as string,
+        `${formatVerdictMarkdown(gate, { title: `run ${runId}, profile ${run?.meta.profile}` })}\n`,
+      ),
+    );
   const gateExit = gate?.exitCode ?? 1;
-  const testsFailed = (vitestExit ?? 1) !== 0 || (playwrightExit ?? 1) !== 0;
+  const testsFailed = runnerExits.some((code) => (code ?? 1) !== 0);
   const gateFails = options.gate !== false && gateExit === 1;
   const strictFails = options.strict === true && (gateExit === 2 || (gate?.noVerdict ?? 0) > 0);
   const exitCode = testsFailed || gateFails || gateError !== undefined ? 1 : strictFails ? 2 : 0;

@@ -29,7 +29,10 @@ describe('file selection', () => {
       suites: ['e2e'],
       systems: ['harness'],
     });
-    expect(harness.browser).toEqual(['suites/browser/harness.reports.spec.ts']);
+    expect(harness.browser).toEqual([
+      'suites/browser/harness.reports.spec.ts',
+      'suites/browser/harness.site.spec.ts',
+    ]);
     const latency = selectFiles(root, BUILTIN_PROFILES.smoke!.suites, { suites: ['latency'] });
     expect(latency.browser).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SUITE_CATEGORIES, type SuiteCategory } from '../config/profile.ts';
+import { toPosixPath } from './paths.ts';
 
 /** Browser suites: `<system>.<anything>.spec.ts` files that @playwright/test runs after vitest. */
 export const BROWSER_SUITES_DIR = 'suites/browser';
@@ -58,7 +59,7 @@ export function selectFiles(
   const unit = ['harness', 'systems', 'fixtures'].flatMap((d) => walk(path.join(root, d), isTest));
   const suites = walk(path.join(root, 'suites'), isTest);
   const specs = walk(path.join(root, BROWSER_SUITES_DIR), (name) => name.endsWith('.spec.ts'));
-  const rel = [...unit, ...suites, ...specs].map((f) => path.relative(root, f).split(path.sep).join('/'));
+  const rel = [...unit, ...suites, ...specs].map((f) => toPosixPath(path.relative(root, f)));
   const suiteFilters = filters.suites ?? [];
   const selected = rel.filter((file) => {
     const category = categoryOf(file);

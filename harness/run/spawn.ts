@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { killProcessTree } from '../systems/kill-tree.ts';
 
 /**
  * A test runner's CLI (vitest, @playwright/test) in a child Node process in `root`, with `env`
@@ -17,7 +18,11 @@ export async function spawnRunner(job: {
     stdio: job.quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit',
     env: { ...process.env, ...job.env },
   });
-  const onSignal = () => child.kill('SIGTERM');
+  // On Windows a signal ends only vitest's main process: its workers go with a tree kill.
+  const onSignal = () => {
+    if (process.platform === 'win32' && child.pid) void killProcessTree(child.pid, 'SIGTERM');
+    else child.kill('SIGTERM');
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {

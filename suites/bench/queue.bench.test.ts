@@ -20,10 +20,11 @@ import {
   recordFigure,
   recordLatency,
   recordThroughput,
+  skipAllWhen,
   type ThroughputResult,
   useSystem,
 } from '../../harness/index.ts';
-import { bench, listSegments, queueSystem } from '../../systems/queue/index.ts';
+import { bench, listSegments, queueSystem, queueUnavailableReason } from '../../systems/queue/index.ts';
 import {
   describeWindows,
   expectEveryMessageVerified,
@@ -33,6 +34,9 @@ import {
   toThroughput,
   trust,
 } from '../_helpers/queue-workload.ts';
+
+// Off Linux every test here is skipped with the reason (systems/queue/README.md, "Platforms").
+skipAllWhen(queueUnavailableReason());
 
 const system = useSystem(queueSystem);
 const bench_tasks = (tasks: Record<string, () => unknown>) =>

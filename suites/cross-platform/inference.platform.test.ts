@@ -10,8 +10,10 @@ import { startSystem } from '../../harness/index.ts';
 import {
   chooseEngine,
   createEngine,
+  defaultThreads,
   detectBestEngine,
   ENV_OVERRIDES,
+  type GpuKind,
   getPlatformInfo,
   type InferenceConfigInput,
   inferenceSystem,
@@ -19,6 +21,7 @@ import {
   loadConfig,
   openaiUrls,
   type PlatformInfo,
+  preferredGpu,
 } from '../../systems/inference/index.ts';
 
 const OS_OF: Record<string, PlatformInfo['system']> = { linux: 'linux', darwin: 'darwin', win32: 'windows' };
@@ -68,6 +71,37 @@ describe('inference platform detection on this machine', () => {
       expect(d.engine).toBe(force);
       expect(d.reason).toContain('forced');
     }
+  });
+});
+
+describe('inference GPU backend and threads per machine', () => {
+  // what node-llama-cpp reports as supported on each machine (getLlamaGpuTypes('supported'))
+  const cases: Array<[string, GpuKind[], GpuKind]> = [
+    ['macOS arm64 (Apple Silicon)', ['metal'], 'metal'],
+    ['macOS x64 (Intel: no Metal in llama.cpp there)', [false], false],
+    ['Windows x64 with CUDA', ['cuda', 'vulkan', false], 'cuda'],
+    ['Windows x64 without a GPU driver', [false], false],
+    ['Linux with CUDA', ['cuda', 'vulkan', false], 'cuda'],
+    ['Linux with Vulkan only', ['vulkan', false], 'vulkan'],
+    ['Linux CPU', [false], false],
+  ];
+  for (const [name, supported, expected] of cases) {
+    it(`${name} -> ${expected || 'cpu'}`, () => {
+      expect(preferredGpu(supported)).toBe(expected);
+    });
+  }
+
+  it('this machine: Metal exactly on Apple Silicon, and one of the supported backends', async () => {
+    const p = await getPlatformInfo();
+    expect(p.gpu).toBe(preferredGpu(p.gpuTypes));
+    if (process.platform === 'darwin' && process.arch === 'arm64') expect(p.gpu).toBe('metal');
+    else expect(p.gpu).not.toBe('metal');
+  });
+
+  it('threads: one per two cores really available to this process (os.availableParallelism), at least one', () => {
+    expect([1, 2, 3, 4, 8, 64].map((n) => defaultThreads(n))).toEqual([1, 1, 1, 2, 4, 32]);
+    expect(loadConfig({}, {}).threads).toBe(defaultThreads(os.availableParallelism()));
+    expect(loadConfig({}, { INFERENCE_THREADS: '3' }).threads).toBe(3);
   });
 });
 

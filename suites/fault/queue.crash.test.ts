@@ -5,8 +5,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { profile, progress, readRigEnv, recordFigure, seededRandom, useSystem } from '../../harness/index.ts';
-import { type Peer, queueSystem, spawnPeer } from '../../systems/queue/index.ts';
+import {
+  profile,
+  progress,
+  readRigEnv,
+  recordFigure,
+  seededRandom,
+  skipAllWhen,
+  useSystem,
+} from '../../harness/index.ts';
+import { type Peer, queueSystem, queueUnavailableReason, spawnPeer } from '../../systems/queue/index.ts';
+
+// Off Linux every test here is skipped with the reason (systems/queue/README.md, "Platforms").
+skipAllWhen(queueUnavailableReason());
 
 const system = useSystem(queueSystem);
 const dir = mkdtempSync(path.join(tmpdir(), 'rig-queue-crash-'));

@@ -2,9 +2,13 @@
 // Node-API crossing and C core in one process), each beside its native time.
 // Workload: ./workloads/queue.ts; every segment it creates is destroyed in its teardown.
 import { afterAll, describe, expect } from 'vitest';
-import { listSegments, Queue } from '../../systems/queue/index.ts';
+import { skipAllWhen } from '../../harness/index.ts';
+import { listSegments, Queue, queueUnavailableReason } from '../../systems/queue/index.ts';
 import { countIt } from './figures.ts';
 import { NAME_PREFIX, prefixOf } from './workloads/queue.ts';
+
+// Off Linux every test here is skipped with the reason (systems/queue/README.md, "Platforms").
+skipAllWhen(queueUnavailableReason());
 
 function alive(pid: number): boolean {
   try {

@@ -11,9 +11,13 @@ import {
   recordFigure,
   recordLatency,
   recordThroughput,
+  skipAllWhen,
 } from '../../harness/index.ts';
-import { bench, listSegments } from '../../systems/queue/index.ts';
+import { bench, listSegments, queueUnavailableReason } from '../../systems/queue/index.ts';
 import { expectEveryMessageVerified, toThroughput, trust } from '../_helpers/queue-workload.ts';
+
+// Off Linux every test here is skipped with the reason (systems/queue/README.md, "Platforms").
+skipAllWhen(queueUnavailableReason());
 
 const segmentsBefore = new Set(listSegments());
 

@@ -3,9 +3,12 @@
 // (last tenth of the window against the first), the peers' RSS growth, and checks that no
 // shared-memory segment is left behind and every message arrived intact and in order.
 import { describe, expect, it } from 'vitest';
-import { profile, progress, recordFigure, recordThroughput } from '../../harness/index.ts';
-import { bench, listSegments } from '../../systems/queue/index.ts';
+import { profile, progress, recordFigure, recordThroughput, skipAllWhen } from '../../harness/index.ts';
+import { bench, listSegments, queueUnavailableReason } from '../../systems/queue/index.ts';
 import { expectEveryMessageVerified, toThroughput, trust } from '../_helpers/queue-workload.ts';
+
+// Off Linux every test here is skipped with the reason (systems/queue/README.md, "Platforms").
+skipAllWhen(queueUnavailableReason());
 
 /** This process's bench segments (other suites may create and remove theirs meanwhile). */
 const mine = () => listSegments().filter((n) => n.startsWith(`bench-${process.pid}-`)).length;

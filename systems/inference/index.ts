@@ -46,6 +46,7 @@ export {
   type GpuKind,
   getPlatformInfo,
   type PlatformInfo,
+  preferredGpu,
 } from './platform.ts';
 export { type CreateGatewayOptions, createGateway, createReadyGateway, type Gateway } from './server.ts';
 export { openaiUrls, waitForOk } from './wait.ts';

@@ -36,6 +36,14 @@ function osName(p: NodeJS.Platform): OsName {
 
 const GPU_PREFERENCE: GpuKind[] = ['cuda', 'metal', 'vulkan'];
 
+/**
+ * The GPU backend to use among those node-llama-cpp supports on a machine: CUDA, else Metal (Apple
+ * Silicon), else Vulkan, else none (false: the CPU). Pure, so tests can feed any machine's list.
+ */
+export function preferredGpu(gpuTypes: readonly GpuKind[]): GpuKind {
+  return GPU_PREFERENCE.find((g) => gpuTypes.includes(g)) ?? false;
+}
+
 /** Reads the machine; the GPU kind is what node-llama-cpp's binaries support here. */
 export async function getPlatformInfo(): Promise<PlatformInfo> {
   let gpuTypes: GpuKind[] = [];
@@ -44,7 +52,7 @@ export async function getPlatformInfo(): Promise<PlatformInfo> {
   } catch {
     gpuTypes = [false];
   }
-  const gpu = GPU_PREFERENCE.find((g) => gpuTypes.includes(g)) ?? false;
+  const gpu = preferredGpu(gpuTypes);
   return {
     system: osName(process.platform),
     machine: os.machine(),

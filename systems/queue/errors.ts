@@ -19,6 +19,8 @@ export const QUEUE_ERROR_CODES = {
   QUEUE_BUFFER_TOO_SMALL: 'pass a target buffer at least maxMessageBytes long',
   QUEUE_NATIVE_UNAVAILABLE:
     'build the addon: `node systems/queue/install.mjs` (needs gcc, g++, make, python3)',
+  QUEUE_UNSUPPORTED_PLATFORM:
+    'run the queue on Linux: a Linux container, or WSL 2 on Windows; systems/queue/README.md, "Platforms", says what a port needs',
   QUEUE_SYSTEM: 'an operating-system call failed; the message names it (check /dev/shm space and limits)',
 } as const;
 

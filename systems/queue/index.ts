@@ -27,6 +27,7 @@ export {
   type PeerRole,
   spawnPeer,
 } from './src/peers.ts';
+export { assertQueuePlatform, queuePlatformCheck, queueUnavailableReason } from './src/platform.ts';
 export { Queue, type QueueStats } from './src/queue.ts';
 export {
   type CleanupResult,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type DoctorCheck, defineSystem } from '../../harness/index.ts';
 import * as queue from './index.ts';
 import { ADDON_PATH, native } from './src/native.ts';
+import { queuePlatformCheck } from './src/platform.ts';
 import { inspectSegments } from './src/stale.ts';
 
 /** What `startSystem('queue')` hands a suite: the module plus a factory whose queues stop() destroys. */
@@ -55,7 +56,11 @@ export default defineSystem({
   defaultProvider: 'inprocess',
   /** No start options: each queue takes its own in `api.create(options)`. */
   options: z.object({}).strict(),
-  doctor: async () => [await addonCheck(), await staleCheck()],
+  /** Off Linux one line says why the queue cannot run there; on Linux the addon and stale segments. */
+  doctor: async () => {
+    const unsupported = queuePlatformCheck();
+    return unsupported ? [unsupported] : [await addonCheck(), await staleCheck()];
+  },
   inprocess: {
     async start() {
       const prefix = `sys-${process.pid}-${randomBytes(3).toString('hex')}-`;

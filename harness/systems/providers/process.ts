@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { execa } from 'execa';
 import { RigError } from '../../errors.ts';
+import { killProcessTree, processTreeAlive } from '../kill-tree.ts';
 import { LogBuffer } from '../log-buffer.ts';
 import type { ProcessProvider, Provider, StartContext, StartedRemote, StoppedSystem } from '../types.ts';
 import { Wait } from '../wait.ts';
@@ -50,19 +51,15 @@ export function assertPortFree(host: string, port: number): Promise<void> {
   });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** A pause that does not keep the process alive by itself (the child's handle does while it runs). */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)).unref());
 
 /**
  * Spawns the system in its own process group on the requested host and port (default 127.0.0.1
- * and a free port), captures stdout/stderr, waits for readiness, and on stop sends SIGTERM to the
- * group, then SIGKILL after the grace period: no orphans.
+ * and a free port), captures stdout/stderr, waits for readiness, and on stop ends its process
+ * tree (killProcessTree): SIGTERM to the group, then SIGKILL to whatever of it still runs after
+ * the grace period, also when the system itself exited and a descendant did not; on Windows
+ * `taskkill /T /F` at once. No orphans.
  */
 export async function startProcess(
   name: string,
@@ -106,19 +103,26 @@ export async function startProcess(
 
   const stop = async (): Promise<StoppedSystem> => {
     if (stopped) return stopped;
-    if (pid !== undefined && !exit) {
-      const signalGroup = (signal: NodeJS.Signals) => {
-        try {
-          process.kill(-pid, signal);
-        } catch {
-          child.kill(signal);
-        }
+    // Whether the system or anything it started runs. Windows can only ask about the system itself
+    // (and once it exited, its pid may be another process's), so there it is the system's exit.
+    const treeAlive = (p: number) =>
+      process.platform === 'win32' ? !exit : processTreeAlive(p, { detached: true });
+    // also after the system exited on its own: a descendant it left in its group is ended too
+    if (pid !== undefined && treeAlive(pid)) {
+      const signalTree = async (signal: NodeJS.Signals) => {
+        const result = await killProcessTree(pid, signal, { detached: true });
+        if (result.state !== 'failed') return;
+        logs.push(
+          `\n[rig] could not end the process tree of ${name}: ${result.reason}; ending pid ${pid} alone\n`,
+        );
+        child.kill(signal);
       };
-      signalGroup('SIGTERM');
-      const grace = provider.stopGraceMs ?? 5_000;
-      const timer = new Promise((r) => setTimeout(r, grace));
-      await Promise.race([done, timer]);
-      if (!exit || isAlive(pid)) signalGroup('SIGKILL');
+      await signalTree('SIGTERM');
+      const deadline = Date.now() + (provider.stopGraceMs ?? 5_000);
+      // the system exits, then what it started (a descendant may ignore SIGTERM) has the rest
+      await Promise.race([done, sleep(deadline - Date.now())]);
+      while (treeAlive(pid) && Date.now() < deadline) await sleep(25);
+      if (!exit || treeAlive(pid)) await signalTree('SIGKILL');
       await done;
     }
     await cleanup();

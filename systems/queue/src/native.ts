@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { errorFromStatus, QueueError } from '../errors.ts';
+import { assertQueuePlatform, queueUnavailableReason } from './platform.ts';
 
 /** The addon's handle class (native/src/addon.cc). Negative returns are -status. */
 export interface NativeQueue {
@@ -79,9 +80,13 @@ export const SEGMENT_PREFIX = 'rig-q-';
 
 let loaded: NativeModule | undefined;
 
-/** The addon, loaded once; QUEUE_NATIVE_UNAVAILABLE when it was not built. */
+/**
+ * The addon, loaded once; QUEUE_UNSUPPORTED_PLATFORM off Linux (before any native load),
+ * QUEUE_NATIVE_UNAVAILABLE when it was not built.
+ */
 export function native(): NativeModule {
   if (!loaded) {
+    assertQueuePlatform();
     try {
       loaded = createRequire(import.meta.url)(ADDON_PATH) as NativeModule;
     } catch (error) {
@@ -107,8 +112,9 @@ export function segmentPath(name: string): string {
   return path.join(SHM_DIR, SEGMENT_PREFIX + name);
 }
 
-/** Names of the rig queue segments present in /dev/shm (for leak checks). */
+/** Names of the rig queue segments present in /dev/shm (for leak checks); none off Linux. */
 export function listSegments(): string[] {
+  if (queueUnavailableReason()) return [];
   return readdirSync(SHM_DIR)
     .filter((f) => f.startsWith(SEGMENT_PREFIX))
     .map((f) => f.slice(SEGMENT_PREFIX.length));

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { assertQueuePlatform } from './platform.ts';
 
 /** The peer process script (tools/peer.ts): producer, consumer, echo, flood and drain loops. */
 export const PEER_SCRIPT = path.resolve(import.meta.dirname, '..', 'tools', 'peer.ts');
@@ -65,6 +66,7 @@ const tsxLoader = import.meta.resolve('tsx');
 
 /** Starts a peer process (node --import tsx tools/peer.ts <role> ...). */
 export function spawnPeer<R = unknown>(role: PeerRole, options: PeerOptions): Peer<R> {
+  assertQueuePlatform();
   const out = path.join(tmpdir(), `rig-queue-peer-${process.pid}-${randomBytes(4).toString('hex')}.json`);
   const flags: Record<string, string | number | undefined> = {
     name: options.name,

@@ -18,6 +18,7 @@ import {
   type WaitOptions,
   WaitOptionsSchema,
 } from './options.ts';
+import { assertQueuePlatform } from './platform.ts';
 
 export interface QueueStats extends NativeStats {
   /** usedBytes / capacity, 0..1 (records, headers and wrap padding). */
@@ -81,6 +82,7 @@ export class Queue<T = unknown> {
 
   /** Creates the named segment (QUEUE_EXISTS when it exists) and attaches to it. */
   static create<T = unknown>(name: string, options: CreateOptions = {}): Queue<T> {
+    assertQueuePlatform();
     const n = parse(NAME, name, 'name');
     const o = parse(CreateOptionsSchema, options, 'options');
     const max = o.maxMessageBytes ?? o.capacityBytes - RECORD_HEADER;
@@ -97,6 +99,7 @@ export class Queue<T = unknown> {
 
   /** Attaches to an existing queue by name (QUEUE_NOT_FOUND, QUEUE_CORRUPT). */
   static open<T = unknown>(name: string, options: HandleOptions = {}): Queue<T> {
+    assertQueuePlatform();
     const n = parse(NAME, name, 'name');
     const o = parse(HandleOptionsSchema, options, 'options');
     const Native = native().NativeQueue;
@@ -106,6 +109,7 @@ export class Queue<T = unknown> {
 
   /** Removes the named segment; attached handles keep working until they close. False if absent. */
   static unlink(name: string): boolean {
+    assertQueuePlatform();
     const n = parse(NAME, name, 'name');
     const st = native().NativeQueue.unlink(n);
     if (st === Status.NOT_FOUND) return false;

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { SEGMENT_PREFIX, SHM_DIR } from './native.ts';
+import { queueUnavailableReason } from './platform.ts';
 
 /** Where the fields read here sit in a layout-3 header (native/src/rq_core.c, rq_header). */
 const OFFSETS = { version: 8, createdNs: 40, creatorPid: 48, messagesIn: 392, messagesOut: 648 } as const;
@@ -108,6 +109,7 @@ function readHeader(file: string): Buffer | undefined {
  * corrupt or foreign segment is reported, not trusted.
  */
 export function inspectSegments(): Inspection {
+  if (queueUnavailableReason()) return { segments: [], unreadableProcesses: 0 }; // no /dev/shm, no /proc
   const { byName, unreadable } = attachments();
   const segments: SegmentInfo[] = [];
   let names: string[];

@@ -2,20 +2,23 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, expect } from 'vitest';
-import { type CreateOptions, listSegments, Queue } from '../index.ts';
+import { skipAllWhen } from '../../../harness/index.ts';
+import { type CreateOptions, listSegments, Queue, queueUnavailableReason } from '../index.ts';
 
 export const CHILD = path.join(import.meta.dirname, 'fixtures', 'child.ts');
 const TSX = import.meta.resolve('tsx');
 
 /**
  * Unique queue names for one test file, destroyed after each test (also on failure), and a
- * file-wide check that none of this file's segments is left in /dev/shm.
+ * file-wide check that none of this file's segments is left in /dev/shm. Off Linux every test of
+ * the file (or describe) is skipped with `queueUnavailableReason()`.
  */
 export function useQueues(file: string): {
   name(): string;
   create<T = unknown>(options?: CreateOptions): Queue<T>;
   track<T>(q: Queue<T>): Queue<T>;
 } {
+  skipAllWhen(queueUnavailableReason());
   const prefix = `ut-${file}-${process.pid}-`;
   let n = 0;
   const handles: Queue<unknown>[] = [];

@@ -1,8 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupStaleSegments, inspectSegments, Queue, segmentPath } from '../index.ts';
+import { skipAllWhen } from '../../../harness/index.ts';
+import {
+  cleanupStaleSegments,
+  inspectSegments,
+  Queue,
+  queueUnavailableReason,
+  segmentPath,
+} from '../index.ts';
 import { runChild } from './helpers.ts';
+
+skipAllWhen(queueUnavailableReason());
 
 const prefix = `stale-${process.pid}-${randomBytes(3).toString('hex')}-`;
 const ours = (name: string) => name.startsWith(prefix);
