@@ -107,8 +107,11 @@ export async function startProcess(
     // (and once it exited, its pid may be another process's), so there it is the system's exit.
     const treeAlive = (p: number) =>
       process.platform === 'win32' ? !exit : processTreeAlive(p, { detached: true });
-    // also after the system exited on its own: a descendant it left in its group is ended too
-    if (pid !== undefined && treeAlive(pid)) {
+    // Until the child is reaped it may hold its sockets: a SIGKILLed multi-threaded process shows
+    // as a zombie leader while its other threads still exit, with the listening port open. So an
+    // unreaped child is always awaited; after it exited on its own, a descendant it left in its
+    // group is ended too.
+    if (pid !== undefined && (!exit || treeAlive(pid))) {
       const signalTree = async (signal: NodeJS.Signals) => {
         const result = await killProcessTree(pid, signal, { detached: true });
         if (result.state !== 'failed') return;
