@@ -14,6 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { readTextFile, textLines } from '../config/text-file.ts';
 import { formatZodIssues } from '../config/zod-error.ts';
 import { RigError } from '../errors.ts';
 import { allureLabelEnv } from '../report/allure.ts';
@@ -82,7 +83,7 @@ export function readShardRun(dir: string): ShardRun {
     throw new RigError('RIG_MERGE_INVALID', `${dir} has no run.json: it is not a run directory`);
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(readTextFile(file));
   } catch (error) {
     throw new RigError('RIG_MERGE_INVALID', `${file} is not JSON (${(error as Error).message})`);
   }
@@ -157,7 +158,7 @@ function mergeFigures(shards: ShardRun[]): string {
   for (const s of shards) {
     const file = path.join(s.dir, 'figures.jsonl');
     if (!existsSync(file)) continue;
-    for (const line of readFileSync(file, 'utf8').split('\n')) if (line.trim()) seen.add(line);
+    for (const line of textLines(readTextFile(file))) if (line.trim()) seen.add(line);
   }
   return [...seen].map((line) => `${line}\n`).join('');
 }

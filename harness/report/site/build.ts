@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { RigError } from '../../errors.ts';
 import { loadThresholds, type ThresholdRule } from '../../gate/thresholds.ts';
-import { renderRunHtml } from '../html.ts';
+import { renderRunHtml, scriptJson } from '../html.ts';
 import type { RunData } from '../run-data.ts';
 import { allChanges, loadNoise, type MarkedChange, type NoiseTable, thresholdsOf } from './context.ts';
 import {
@@ -35,7 +35,6 @@ import {
   figureFile,
   figurePage,
   indexPage,
-  scriptJson,
   systemFile,
   systemPage,
   trendData,

@@ -2,13 +2,14 @@
 // figure's value and interval), read from run directories and from the previous site's
 // data/history.json, bounded to the newest N runs per profile with the older ones folded into a
 // summary. The site's pages are drawn from it, and the next site carries it over.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { readTextFile } from '../../config/text-file.ts';
 import { formatZodIssues } from '../../config/zod-error.ts';
 import { RigError } from '../../errors.ts';
 import type { Figure } from '../../measure/figure.ts';
-import { loadRun, type RunData } from '../run-data.ts';
+import { findRunDirs, loadRun, type RunData } from '../run-data.ts';
 
 export const HISTORY_VERSION = 1;
 
@@ -179,15 +180,11 @@ export function loadRunDirs(dir: string): { runs: RunData[]; skipped: string[] }
   if (!existsSync(dir)) throw new RigError('RIG_SITE_INVALID', `${dir} does not exist`);
   const runs: RunData[] = [];
   const skipped: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    // `latest` is a link to a run that is listed under its own name.
-    if (!entry.isDirectory() || entry.name === 'latest') continue;
-    const runDir = path.join(dir, entry.name);
-    if (!existsSync(path.join(runDir, 'run.json'))) continue;
+  for (const runDir of findRunDirs(dir)) {
     try {
       runs.push(loadRun(runDir));
     } catch (error) {
-      skipped.push(`${entry.name}: ${(error as Error).message.split('\n')[0]}`);
+      skipped.push(`${path.relative(dir, runDir)}: ${(error as Error).message.split('\n')[0]}`);
     }
   }
   return { runs, skipped };
@@ -199,7 +196,7 @@ export function readHistory(siteDir: string): History | undefined {
   if (!existsSync(file)) return undefined;
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+    json = JSON.parse(readTextFile(file));
   } catch (error) {
     throw new RigError('RIG_SITE_INVALID', `${file}: ${(error as Error).message}`);
   }

@@ -2,32 +2,33 @@
 // network: charts are drawn by the local copy of chart.js and assets/site.js from JSON embedded
 // in the page (or, for the "what changed" page, from data/site.js).
 import { formatValue } from '../../measure/units.ts';
-import { esc } from '../html.ts';
+import { toUrlPath } from '../../run/paths.ts';
+import { esc, scriptJson } from '../html.ts';
 import type { MarkedChange, Noise, ThresholdLine } from './context.ts';
 import type { FigureMeta, History, Older, Series, SiteRun } from './history.ts';
-
-/** JSON safe inside a <script> element. */
-export const scriptJson = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c');
 
 /** File name of a figure's page (ids are letters, digits and `._+-`). */
 export const figureFile = (id: string): string => `figures/${id}.html`;
 export const systemFile = (system: string): string =>
   `systems/${system.replace(/[^A-Za-z0-9_.-]/g, '_')}.html`;
 /** A link target: each path segment URI-encoded (`+` in figure ids). */
-export const href = (p: string): string => p.split('/').map(encodeURIComponent).join('/');
+const href = (p: string): string => toUrlPath(p);
 
 const shortDate = (iso: string): string => iso.replace('T', ' ').slice(0, 16);
 const shortCommit = (c: string | undefined): string => (c ? c.slice(0, 8) : '-');
+
+/** The size of a step: a share on the log scale (+25.0%), an amount in the unit on the linear one. */
+function sizeText(c: Pick<MarkedChange, 'relative' | 'step'>, unit: string): string {
+  return c.relative !== undefined
+    ? `${c.relative >= 0 ? '+' : ''}${(c.relative * 100).toFixed(1)}%`
+    : `${c.step >= 0 ? '+' : ''}${formatValue(c.step, unit)}`;
+}
 
 export function stepText(
   c: Pick<MarkedChange, 'relative' | 'step' | 'before' | 'after'>,
   unit: string,
 ): string {
-  const size =
-    c.relative !== undefined
-      ? `${c.relative >= 0 ? '+' : ''}${(c.relative * 100).toFixed(1)}%`
-      : `${c.step >= 0 ? '+' : ''}${formatValue(c.step, unit)}`;
-  return `${size} (${formatValue(c.before, unit)} → ${formatValue(c.after, unit)})`;
+  return `${sizeText(c, unit)} (${formatValue(c.before, unit)} → ${formatValue(c.after, unit)})`;
 }
 
 /** Whether a change is for the worse, given which way is better. */
@@ -237,7 +238,7 @@ export function trendData(
     thresholds,
     changes: changes.map((c) => ({
       index: c.index,
-      label: `${c.relative !== undefined ? `${c.relative >= 0 ? '+' : ''}${(c.relative * 100).toFixed(1)}%` : formatValue(c.step, meta.unit)} @ ${shortCommit(c.commit)}`,
+      label: `${sizeText(c, meta.unit)} @ ${shortCommit(c.commit)}`,
     })),
   };
 }
